@@ -1,0 +1,124 @@
+import { AppMode, Env, envSchema } from './env.schema';
+
+/** Thrown when the environment is invalid; lists every problem at once. */
+export class ConfigError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`Invalid configuration:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
+    this.name = 'ConfigError';
+  }
+}
+
+/**
+ * Typed, validated configuration. Built once from the environment before Nest starts and provided
+ * to every module; nothing outside src/config reads process.env.
+ */
+export class AppConfig {
+  readonly mode: AppMode;
+  readonly http: { host: string; port: number; bodyLimitBytes: number };
+  readonly redis: { url: string; sentinels: string[]; sentinelName: string; prefix: string };
+  readonly storage: { dataDir: string };
+  readonly scanners: { configPath: string; defaultMaxConcurrentScans: number };
+  readonly pipeline: {
+    workerConcurrency: number;
+    pollIntervalSeconds: number;
+    scanTimeoutSeconds: number;
+    reconcileIntervalSeconds: number;
+    shutdownTimeoutSeconds: number;
+  };
+  readonly idempotency: { ttlSeconds: number };
+  readonly security: {
+    apiKeys: string[];
+    allowUnauthenticated: boolean;
+    metricsPublic: boolean;
+    targetAllow: string[];
+    targetDeny: string[];
+    maxTargetAddresses: number;
+    mcpAllowedOrigins: string[];
+    rateLimitPerMinute: number;
+  };
+  readonly mcp: { sessionIdleSeconds: number };
+  readonly housekeeping: { completedTtlDays: number; failedTtlDays: number; nessusScanRetentionHours: number };
+  readonly logLevel: Env['LOG_LEVEL'];
+  /** Environment snapshot for ${VAR} substitution in scanners.yaml. */
+  readonly substitutionEnv: Readonly<Record<string, string | undefined>>;
+
+  constructor(env: Env, substitutionEnv: Record<string, string | undefined> = {}) {
+    this.mode = env.APP_MODE;
+    this.http = { host: env.HOST, port: env.PORT, bodyLimitBytes: env.BODY_LIMIT_BYTES };
+    this.redis = {
+      url: env.REDIS_URL,
+      sentinels: env.REDIS_SENTINELS,
+      sentinelName: env.REDIS_SENTINEL_NAME,
+      prefix: env.REDIS_PREFIX,
+    };
+    this.storage = { dataDir: env.DATA_DIR };
+    this.scanners = { configPath: env.SCANNER_CONFIG, defaultMaxConcurrentScans: env.MAX_CONCURRENT_SCANS };
+    this.pipeline = {
+      workerConcurrency: env.WORKER_CONCURRENCY,
+      pollIntervalSeconds: env.POLL_INTERVAL_SECONDS,
+      scanTimeoutSeconds: env.SCAN_TIMEOUT_SECONDS,
+      reconcileIntervalSeconds: env.RECONCILE_INTERVAL_SECONDS,
+      shutdownTimeoutSeconds: env.SHUTDOWN_TIMEOUT_SECONDS,
+    };
+    this.idempotency = { ttlSeconds: env.IDEMPOTENCY_TTL_SECONDS };
+    this.security = {
+      apiKeys: env.API_KEYS,
+      allowUnauthenticated: env.ALLOW_UNAUTHENTICATED,
+      metricsPublic: env.METRICS_PUBLIC,
+      targetAllow: env.TARGET_ALLOW,
+      targetDeny: env.TARGET_DENY,
+      maxTargetAddresses: env.MAX_TARGET_ADDRESSES,
+      mcpAllowedOrigins: env.MCP_ALLOWED_ORIGINS,
+      rateLimitPerMinute: env.RATE_LIMIT_PER_MINUTE,
+    };
+    this.mcp = { sessionIdleSeconds: env.MCP_SESSION_IDLE_SECONDS };
+    this.housekeeping = {
+      completedTtlDays: env.COMPLETED_TTL_DAYS,
+      failedTtlDays: env.FAILED_TTL_DAYS,
+      nessusScanRetentionHours: env.NESSUS_SCAN_RETENTION_HOURS,
+    };
+    this.logLevel = env.LOG_LEVEL;
+    this.substitutionEnv = Object.freeze({ ...substitutionEnv });
+    Object.freeze(this);
+  }
+
+  get consumersEnabled(): boolean {
+    return this.mode !== 'api';
+  }
+
+  get httpApiEnabled(): boolean {
+    return this.mode !== 'worker';
+  }
+
+  /** Parses and validates an environment; throws ConfigError naming every bad variable. */
+  static fromEnv(env: Record<string, string | undefined> = process.env, overrides: Record<string, string> = {}): AppConfig {
+    const merged = { ...env, ...overrides };
+    const input = Object.fromEntries(
+      Object.keys(envSchema.shape).map((k) => [k, merged[k] === '' ? undefined : merged[k]]),
+    );
+    const parsed = envSchema.safeParse(input);
+    const problems = parsed.success
+      ? []
+      : parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message} (got ${JSON.stringify(input[String(i.path[0])])})`);
+    if (merged.NODE_TLS_REJECT_UNAUTHORIZED === '0') {
+      problems.push('NODE_TLS_REJECT_UNAUTHORIZED: must not be 0; use tls_verify or ca_file per scanner instead');
+    }
+    if (parsed.success) problems.push(...crossFieldProblems(parsed.data));
+    if (problems.length > 0 || !parsed.success) throw new ConfigError(problems);
+    return new AppConfig(parsed.data, merged);
+  }
+}
+
+function isLoopback(host: string): boolean {
+  return host === 'localhost' || host === '::1' || /^127\./.test(host);
+}
+
+function crossFieldProblems(env: Env): string[] {
+  const problems: string[] = [];
+  if (env.API_KEYS.length === 0 && !isLoopback(env.HOST) && !env.ALLOW_UNAUTHENTICATED) {
+    problems.push(
+      `HOST: ${env.HOST} is not a loopback address and API_KEYS is empty; set API_KEYS or ALLOW_UNAUTHENTICATED=true`,
+    );
+  }
+  return problems;
+}

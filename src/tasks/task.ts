@@ -1,0 +1,82 @@
+/** Task model (SPEC §3). Pure: no framework imports. */
+
+export const TASK_STATUSES = ['queued', 'running', 'completed', 'failed', 'timeout', 'cancelled'] as const;
+export type TaskStatus = (typeof TASK_STATUSES)[number];
+
+export const TERMINAL_STATUSES: ReadonlySet<TaskStatus> = new Set(['completed', 'failed', 'timeout', 'cancelled']);
+
+export const TASK_PHASES = [
+  'waiting_for_scanner',
+  'creating',
+  'launching',
+  'scanning',
+  'exporting',
+  'parsing',
+  'done',
+] as const;
+export type TaskPhase = (typeof TASK_PHASES)[number];
+
+export const SCAN_TYPES = ['untrusted', 'authenticated', 'authenticated_privileged'] as const;
+export type ScanType = (typeof SCAN_TYPES)[number];
+
+export const AUTH_STATUSES = ['not_applicable', 'success', 'partial', 'failed'] as const;
+export type AuthenticationStatus = (typeof AUTH_STATUSES)[number];
+
+export const SCHEMA_PROFILES = ['minimal', 'summary', 'brief', 'full'] as const;
+export type SchemaProfile = (typeof SCHEMA_PROFILES)[number];
+
+export interface SeverityBreakdown {
+  critical: number;
+  high: number;
+  medium: number;
+  low: number;
+  info: number;
+}
+
+export interface ResultsSummary {
+  hosts_scanned: number;
+  total_vulnerabilities: number;
+  severity_breakdown: SeverityBreakdown;
+}
+
+/** One recorded state change; the history lets anyone check that only legal transitions happened. */
+export interface TaskTransition {
+  from: TaskStatus | null;
+  to: TaskStatus;
+  at: string;
+  reason?: string;
+}
+
+/** The task as stored in DATA_DIR/<task_id>/task.json. Never holds a credential. */
+export interface Task {
+  task_id: string;
+  /** Incremented on every write; a writer holding an older version is refused. */
+  version: number;
+  status: TaskStatus;
+  phase: TaskPhase;
+  progress: number;
+  name: string;
+  description: string | null;
+  targets: string[];
+  /** Addresses that passed the target policy; what Nessus is sent (host names already resolved). */
+  resolved_targets: string[];
+  scan_type: ScanType;
+  schema_profile: SchemaProfile;
+  scanner_pool: string;
+  scanner_instance: string | null;
+  /** The scanner_instance the caller asked for, if any. */
+  requested_instance: string | null;
+  nessus_scan_id: number | null;
+  /** Set once launch was called (or Nessus showed the scan launched), so a retry never launches twice. */
+  launched_at: string | null;
+  trace_id: string;
+  /** Hash of the calling API key's identity; scopes visibility and idempotency. */
+  client_id: string;
+  created_at: string;
+  started_at: string | null;
+  completed_at: string | null;
+  error: string | null;
+  authentication_status: AuthenticationStatus;
+  results_summary: ResultsSummary | null;
+  history: TaskTransition[];
+}
