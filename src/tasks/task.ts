@@ -72,6 +72,8 @@ export interface Task {
   trace_id: string;
   /** Hash of the calling API key's identity; scopes visibility and idempotency. */
   client_id: string;
+  /** Scoped hash of the idempotency key, so the worker can keep the key alive while the task runs. */
+  idempotency_key_hash: string | null;
   created_at: string;
   started_at: string | null;
   completed_at: string | null;
