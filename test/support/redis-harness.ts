@@ -35,8 +35,10 @@ export function onPath(cmd: string): boolean {
 }
 
 /** Starts a private, non-persistent redis-server on a free port; returns its URL and a stop function. */
-export async function startPrivateRedis(): Promise<{ url: string; pid: number; stop: () => Promise<void> }> {
-  const port = await freePort();
+export async function startPrivateRedis(
+  fixedPort?: number,
+): Promise<{ url: string; pid: number; stop: () => Promise<void> }> {
+  const port = fixedPort ?? (await freePort());
   const dir = mkdtempSync(join(tmpdir(), 'nmg-redis-'));
   const child = spawn(
     'redis-server',

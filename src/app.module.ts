@@ -1,0 +1,25 @@
+import { DynamicModule, Module } from '@nestjs/common';
+import { AppConfig } from './config/app-config';
+import { ConfigModule } from './config/config.module';
+import { LoggingModule } from './common/logging/logging.module';
+import { RedisModule } from './common/redis/redis.module';
+import { HealthModule } from './health/health.module';
+import { QueueModule } from './queue/queue.module';
+
+/**
+ * One module tree for the three process modes: feature modules everywhere, the HTTP API only in
+ * api/all mode and the queue consumers only in worker/all mode.
+ */
+@Module({})
+export class AppModule {
+  static forRoot(config: AppConfig): DynamicModule {
+    const imports: DynamicModule['imports'] = [
+      ConfigModule.forRoot(config),
+      LoggingModule.forRoot(config),
+      RedisModule,
+      QueueModule,
+      HealthModule,
+    ];
+    return { module: AppModule, imports };
+  }
+}

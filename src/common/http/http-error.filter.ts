@@ -1,0 +1,70 @@
+import { ArgumentsHost, Catch, ExceptionFilter, HttpException, HttpStatus, Logger } from '@nestjs/common';
+import type { Request, Response } from 'express';
+import { AppError, UnavailableError, ValidationError } from '../errors';
+
+/** Error body of every HTTP error (SPEC §6). */
+export interface ErrorBody {
+  statusCode: number;
+  error: string;
+  message: string;
+  trace_id: string | null;
+  fields?: Record<string, string>;
+}
+
+/** Maps domain errors and Nest HTTP exceptions to `{statusCode, error, message, trace_id}`; hides internals of 5xx. */
+@Catch()
+export class HttpErrorFilter implements ExceptionFilter {
+  private readonly log = new Logger('HttpError');
+
+  catch(exception: unknown, host: ArgumentsHost): void {
+    const ctx = host.switchToHttp();
+    const res = ctx.getResponse<Response>();
+    const req = ctx.getRequest<Request & { traceId?: string }>();
+    if (res.headersSent) return;
+    const body = this.toBody(exception, req.traceId ?? null);
+    if (exception instanceof UnavailableError) res.setHeader('Retry-After', String(exception.retryAfterSeconds));
+    if (body.statusCode >= 500) this.log.error({ err: exception }, `${req.method} ${req.path} failed`);
+    res.status(body.statusCode).json(body);
+  }
+
+  private toBody(exception: unknown, traceId: string | null): ErrorBody {
+    if (exception instanceof AppError) {
+      const body: ErrorBody = {
+        statusCode: exception.status,
+        error: exception.error,
+        message: exception.message,
+        trace_id: traceId,
+      };
+      if (exception instanceof ValidationError && Object.keys(exception.fields).length) body.fields = exception.fields;
+      return body;
+    }
+    if (exception instanceof HttpException) {
+      const status = exception.getStatus();
+      const resp = exception.getResponse();
+      const raw = typeof resp === 'string' ? resp : (resp as { message?: unknown }).message;
+      const message = Array.isArray(raw) ? raw.join('; ') : String(raw ?? exception.message);
+      const error =
+        typeof resp === 'object' && resp && 'error' in resp
+          ? String((resp as { error: unknown }).error)
+          : (HttpStatus[status] ?? 'Error').replace(/_/g, ' ');
+      return { statusCode: status, error: titleCase(error), message, trace_id: traceId };
+    }
+    if (isBodyParserError(exception)) {
+      return { statusCode: exception.status, error: titleCase(HttpStatus[exception.status] ?? 'Bad Request'), message: exception.message, trace_id: traceId };
+    }
+    return { statusCode: 500, error: 'Internal Server Error', message: 'internal error; see the server log with this trace_id', trace_id: traceId };
+  }
+}
+
+function isBodyParserError(e: unknown): e is { status: number; message: string } {
+  const s = (e as { status?: unknown; type?: unknown })?.status;
+  return typeof s === 'number' && s >= 400 && s < 500 && typeof (e as { type?: unknown }).type === 'string';
+}
+
+function titleCase(s: string): string {
+  return s
+    .toLowerCase()
+    .split(/[\s_]+/)
+    .map((w) => w.charAt(0).toUpperCase() + w.slice(1))
+    .join(' ');
+}

@@ -1,0 +1,55 @@
+import { AppConfig, ConfigError } from './app-config';
+
+describe('AppConfig.fromEnv', () => {
+  it('starts with SPEC defaults when nothing is set', () => {
+    const c = AppConfig.fromEnv({});
+    expect(c.mode).toBe('all');
+    expect(c.http).toMatchObject({ host: '127.0.0.1', port: 3000 });
+    expect(c.redis.url).toBe('redis://127.0.0.1:6379');
+    expect(c.storage.dataDir).toBe('./data/tasks');
+    expect(c.scanners).toEqual({ configPath: './config/scanners.yaml', defaultMaxConcurrentScans: 2 });
+    expect(c.pipeline).toMatchObject({ workerConcurrency: 20, pollIntervalSeconds: 30, scanTimeoutSeconds: 86400 });
+    expect(c.idempotency.ttlSeconds).toBe(172800);
+    expect(c.security.maxTargetAddresses).toBe(65536);
+    expect(c.housekeeping).toEqual({ completedTtlDays: 7, failedTtlDays: 30, nessusScanRetentionHours: 24 });
+    expect(c.logLevel).toBe('info');
+  });
+
+  it('reports every bad variable at once, each by name', () => {
+    let err: ConfigError | undefined;
+    try {
+      AppConfig.fromEnv({ APP_MODE: 'bogus', PORT: 'eighty', POLL_INTERVAL_SECONDS: '0', LOG_LEVEL: 'loud' });
+    } catch (e) {
+      err = e as ConfigError;
+    }
+    expect(err).toBeInstanceOf(ConfigError);
+    const text = err!.message;
+    expect(text).toMatch(/APP_MODE: must be one of all, api, worker \(got "bogus"\)/);
+    expect(text).toMatch(/PORT: must be a whole number/);
+    expect(text).toMatch(/POLL_INTERVAL_SECONDS: must be between 1 and 3600/);
+    expect(text).toMatch(/LOG_LEVEL/);
+    expect(err!.problems).toHaveLength(4);
+  });
+
+  it('refuses a non-loopback HOST without API keys unless unauthenticated access is allowed', () => {
+    expect(() => AppConfig.fromEnv({ HOST: '0.0.0.0' })).toThrow(/HOST: 0.0.0.0 is not a loopback address/);
+    expect(AppConfig.fromEnv({ HOST: '0.0.0.0', API_KEYS: 'k1' }).http.host).toBe('0.0.0.0');
+    expect(AppConfig.fromEnv({ HOST: '0.0.0.0', ALLOW_UNAUTHENTICATED: 'true' }).security.allowUnauthenticated).toBe(true);
+  });
+
+  it('refuses a process-wide TLS verification bypass', () => {
+    expect(() => AppConfig.fromEnv({ NODE_TLS_REJECT_UNAUTHORIZED: '0' })).toThrow(/NODE_TLS_REJECT_UNAUTHORIZED/);
+  });
+
+  it('splits lists on commas and white space', () => {
+    const c = AppConfig.fromEnv({ API_KEYS: 'alice:k1, k2', TARGET_ALLOW: '10.0.0.0/8 192.168.0.0/16' });
+    expect(c.security.apiKeys).toEqual(['alice:k1', 'k2']);
+    expect(c.security.targetAllow).toEqual(['10.0.0.0/8', '192.168.0.0/16']);
+  });
+
+  it('knows which modes run consumers and which serve the API', () => {
+    expect([AppConfig.fromEnv({ APP_MODE: 'api' })].map((c) => [c.httpApiEnabled, c.consumersEnabled])).toEqual([[true, false]]);
+    expect([AppConfig.fromEnv({ APP_MODE: 'worker' })].map((c) => [c.httpApiEnabled, c.consumersEnabled])).toEqual([[false, true]]);
+    expect([AppConfig.fromEnv({ APP_MODE: 'all' })].map((c) => [c.httpApiEnabled, c.consumersEnabled])).toEqual([[true, true]]);
+  });
+});

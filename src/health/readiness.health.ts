@@ -1,0 +1,44 @@
+import { Injectable, Optional } from '@nestjs/common';
+import { HealthIndicatorService } from '@nestjs/terminus';
+import { randomBytes } from 'node:crypto';
+import { mkdir, unlink, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { AppConfig } from '../config/app-config';
+import { RedisService } from '../common/redis/redis.service';
+import { ConsumerState } from '../queue/consumer-state';
+
+/** The checks behind /health/ready (SPEC §9). */
+@Injectable()
+export class ReadinessHealth {
+  constructor(
+    private readonly indicators: HealthIndicatorService,
+    private readonly config: AppConfig,
+    private readonly redis: RedisService,
+    @Optional() private readonly consumers?: ConsumerState,
+  ) {}
+
+  async redisUp() {
+    const check = this.indicators.check('redis');
+    return (await this.redis.ping()) ? check.up() : check.down({ message: 'Redis does not answer PING' });
+  }
+
+  async storageWritable() {
+    const check = this.indicators.check('storage');
+    const dir = this.config.storage.dataDir;
+    const probe = join(dir, `.health-${randomBytes(4).toString('hex')}.tmp`);
+    try {
+      await mkdir(dir, { recursive: true });
+      await writeFile(probe, 'ok');
+      await unlink(probe);
+      return check.up();
+    } catch (err) {
+      return check.down({ message: `task storage is not writable: ${(err as Error).message}` });
+    }
+  }
+
+  consumersRunning() {
+    const check = this.indicators.check('consumers');
+    if (!this.config.consumersEnabled) return check.up({ mode: this.config.mode, consumers: 'none in api mode' });
+    return this.consumers?.isRunning ? check.up() : check.down({ message: this.consumers?.description ?? 'absent' });
+  }
+}

@@ -1,0 +1,59 @@
+import 'reflect-metadata';
+import { NestFactory } from '@nestjs/core';
+import type { NestExpressApplication } from '@nestjs/platform-express';
+import { Logger } from 'nestjs-pino';
+import { AppModule } from './app.module';
+import { AppConfig, ConfigError } from './config/app-config';
+import { HttpErrorFilter } from './common/http/http-error.filter';
+
+/** Builds the application for a validated configuration (also used by the e2e tests). */
+export async function createApp(config: AppConfig): Promise<NestExpressApplication> {
+  const app = await NestFactory.create<NestExpressApplication>(AppModule.forRoot(config), {
+    bufferLogs: true,
+    bodyParser: false,
+  });
+  app.useLogger(app.get(Logger));
+  app.useBodyParser('json', { limit: config.http.bodyLimitBytes });
+  app.useBodyParser('urlencoded', { limit: config.http.bodyLimitBytes, extended: false });
+  app.useGlobalFilters(new HttpErrorFilter());
+  app.disable('x-powered-by');
+  // SIGHUP is left out on purpose: it reloads scanners.yaml instead of stopping the process.
+  app.enableShutdownHooks(['SIGTERM', 'SIGINT']);
+  return app;
+}
+
+async function main(): Promise<void> {
+  let config: AppConfig;
+  try {
+    config = AppConfig.fromEnv();
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      process.stderr.write(`${err.message}\n`);
+      process.exit(1);
+    }
+    throw err;
+  }
+  const app = await createApp(config);
+  armShutdownBound(config.pipeline.shutdownTimeoutSeconds);
+  await app.listen(config.http.port, config.http.host);
+  app.get(Logger).log(`listening on http://${config.http.host}:${config.http.port} in ${config.mode} mode`);
+}
+
+/** In-flight work gets a bounded time after SIGTERM; past it the process exits anyway. */
+function armShutdownBound(seconds: number): void {
+  for (const signal of ['SIGTERM', 'SIGINT'] as const) {
+    process.once(signal, () => {
+      setTimeout(() => {
+        process.stderr.write(`shutdown took longer than ${seconds}s; exiting\n`);
+        process.exit(1);
+      }, seconds * 1000).unref();
+    });
+  }
+}
+
+if (require.main === module) {
+  main().catch((err) => {
+    process.stderr.write(`fatal: ${(err as Error).stack ?? err}\n`);
+    process.exit(1);
+  });
+}

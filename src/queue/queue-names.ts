@@ -1,0 +1,17 @@
+/** Bull queue names. */
+export enum QueueName {
+  /** Every step of every scan: short, idempotent jobs driven by the task file. */
+  ScanSteps = 'scan-steps',
+}
+
+/** Job names on the scan-steps queue. */
+export enum ScanJob {
+  /** Advance a task by one step from what its task file says. */
+  Advance = 'advance',
+}
+
+/** Job payloads carry ids, never documents or credentials. */
+export interface AdvanceJobData {
+  taskId: string;
+  traceId: string;
+}

@@ -1,0 +1,70 @@
+import { InjectQueue } from '@nestjs/bull';
+import { Injectable } from '@nestjs/common';
+import type { Job, JobStatus, Queue } from 'bull';
+import { RedisService } from '../common/redis/redis.service';
+import { UnavailableError } from '../common/errors';
+import { AdvanceJobData, QueueName, ScanJob } from './queue-names';
+
+const LIVE_STATES = new Set<JobStatus | 'stuck'>(['waiting', 'delayed', 'active', 'paused']);
+
+/**
+ * Producer for the scan-steps queue. Each task has one live chain of advance jobs: the id of its current
+ * job is kept in Redis, and a job whose id is not the task's current one stops (so a reconciler re-seed
+ * racing a live chain can never leave two chains polling one scan).
+ */
+@Injectable()
+export class ScanQueue {
+  constructor(
+    @InjectQueue(QueueName.ScanSteps) readonly queue: Queue<AdvanceJobData>,
+    private readonly redis: RedisService,
+  ) {}
+
+  private chainKey(taskId: string): string {
+    return this.redis.key('chain', taskId);
+  }
+
+  /**
+   * Enqueues the next step of a task. `stepKey` (e.g. `admit`, `poll:v7:3`) makes the job id
+   * deterministic: a duplicate enqueue of the same step is a no-op.
+   */
+  async advance(data: AdvanceJobData, stepKey: string, delayMs = 0): Promise<string> {
+    const jobId = `${data.taskId}:${stepKey}`;
+    try {
+      // Pointer first: if we crash before add(), the reconciler finds no live job and re-seeds.
+      await this.redis.client.set(this.chainKey(data.taskId), jobId, 'EX', 30 * 86400);
+      await this.queue.add(ScanJob.Advance, data, {
+        jobId,
+        delay: Math.max(0, delayMs),
+        attempts: 8,
+        backoff: { type: 'exponential', delay: 2000 },
+      });
+    } catch (err) {
+      throw new UnavailableError(`the queue is unavailable (${(err as Error).message}); retry shortly`);
+    }
+    return jobId;
+  }
+
+  /** True when `job` is its task's current chain (or the task has no recorded chain). */
+  async isCurrent(job: Job<AdvanceJobData>): Promise<boolean> {
+    const current = await this.redis.client.get(this.chainKey(job.data.taskId));
+    return current === null || current === String(job.id);
+  }
+
+  /** Whether the task's current chain job still exists in a state that will run. */
+  async hasLiveChain(taskId: string): Promise<boolean> {
+    const current = await this.redis.client.get(this.chainKey(taskId));
+    if (!current) return false;
+    const job = await this.queue.getJob(current);
+    if (!job) return false;
+    return LIVE_STATES.has(await job.getState());
+  }
+
+  async forgetChain(taskId: string): Promise<void> {
+    await this.redis.client.del(this.chainKey(taskId));
+  }
+
+  async counts(): Promise<{ waiting: number; active: number; delayed: number; failed: number; completed: number }> {
+    const c = await this.queue.getJobCounts();
+    return { waiting: c.waiting, active: c.active, delayed: c.delayed, failed: c.failed, completed: c.completed };
+  }
+}
