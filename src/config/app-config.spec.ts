@@ -1,4 +1,6 @@
+import { readFileSync } from 'node:fs';
 import { AppConfig, ConfigError } from './app-config';
+import { envSchema } from './env.schema';
 
 describe('AppConfig.fromEnv', () => {
   it('starts with SPEC defaults when nothing is set', () => {
@@ -51,5 +53,13 @@ describe('AppConfig.fromEnv', () => {
     expect([AppConfig.fromEnv({ APP_MODE: 'api' })].map((c) => [c.httpApiEnabled, c.consumersEnabled])).toEqual([[true, false]]);
     expect([AppConfig.fromEnv({ APP_MODE: 'worker' })].map((c) => [c.httpApiEnabled, c.consumersEnabled])).toEqual([[false, true]]);
     expect([AppConfig.fromEnv({ APP_MODE: 'all' })].map((c) => [c.httpApiEnabled, c.consumersEnabled])).toEqual([[true, true]]);
+  });
+});
+
+describe('.env.example', () => {
+  it('documents every variable of the schema and nothing else', () => {
+    const text = readFileSync(`${__dirname}/../../.env.example`, 'utf8');
+    const documented = [...text.matchAll(/^([A-Z][A-Z0-9_]+)=/gm)].map((m) => m[1]).sort();
+    expect(documented).toEqual(Object.keys(envSchema.shape).sort());
   });
 });
