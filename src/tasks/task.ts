@@ -82,3 +82,77 @@ export interface Task {
   results_summary: ResultsSummary | null;
   history: TaskTransition[];
 }
+
+/** Fields a write may not change: identity, creation time and the bookkeeping the state machine owns. */
+export type TaskImmutableField = 'task_id' | 'version' | 'history' | 'created_at';
+
+/** A change to a task; `status` (if present and different) is a transition checked by the state machine. */
+export type TaskPatch = Partial<Omit<Task, TaskImmutableField>>;
+
+/** The task as clients see it (get_scan_status, list_tasks): exactly the SPEC §3 fields. */
+export interface PublicTask {
+  task_id: string;
+  status: TaskStatus;
+  phase: TaskPhase;
+  progress: number;
+  scanner_pool: string;
+  scanner_instance: string | null;
+  nessus_scan_id: number | null;
+  trace_id: string;
+  targets: string[];
+  name: string;
+  description: string | null;
+  scan_type: ScanType;
+  created_at: string;
+  started_at: string | null;
+  completed_at: string | null;
+  error: string | null;
+  authentication_status: AuthenticationStatus;
+  results_summary: ResultsSummary | null;
+}
+
+/** Keys of PublicTask, in output order (for output schemas that must list them). */
+export const PUBLIC_TASK_FIELDS = [
+  'task_id',
+  'status',
+  'phase',
+  'progress',
+  'scanner_pool',
+  'scanner_instance',
+  'nessus_scan_id',
+  'trace_id',
+  'targets',
+  'name',
+  'description',
+  'scan_type',
+  'created_at',
+  'started_at',
+  'completed_at',
+  'error',
+  'authentication_status',
+  'results_summary',
+] as const satisfies ReadonlyArray<keyof PublicTask>;
+
+/** The public view: internal fields (version, history, client_id, key hashes, resolved targets) dropped. */
+export function toPublicTask(task: Task): PublicTask {
+  return {
+    task_id: task.task_id,
+    status: task.status,
+    phase: task.phase,
+    progress: task.progress,
+    scanner_pool: task.scanner_pool,
+    scanner_instance: task.scanner_instance,
+    nessus_scan_id: task.nessus_scan_id,
+    trace_id: task.trace_id,
+    targets: [...task.targets],
+    name: task.name,
+    description: task.description,
+    scan_type: task.scan_type,
+    created_at: task.created_at,
+    started_at: task.started_at,
+    completed_at: task.completed_at,
+    error: task.error,
+    authentication_status: task.authentication_status,
+    results_summary: task.status === 'completed' ? task.results_summary : null,
+  };
+}
