@@ -93,6 +93,43 @@ export function expectedCounts(opts: SyntheticReportOptions): SyntheticReportCou
   };
 }
 
+/** Plugins reported on host `i` (credential plugins first), for scan details consistent with the export. */
+export function hostFindings(
+  opts: SyntheticReportOptions,
+  i: number,
+): Array<{ pluginID: number; pluginName: string; pluginFamily: string; severity: number }> {
+  const o = normalise(opts);
+  const n = PLUGIN_CATALOGUE.length;
+  const out: Array<{ pluginID: number; pluginName: string; pluginFamily: string; severity: number }> = [];
+  for (const pluginID of CREDENTIAL_EXTRAS[o.credentialed]) {
+    out.push({
+      pluginID,
+      pluginName: CREDENTIAL_PLUGIN_NAMES[pluginID],
+      pluginFamily: 'Settings',
+      severity: 0,
+    });
+  }
+  const off = hostOffset(o.seed, i);
+  for (let j = 0; j < o.findingsPerHost; j++) {
+    const p = PLUGIN_CATALOGUE[(off + j) % n];
+    out.push({
+      pluginID: p.pluginID,
+      pluginName: p.pluginName,
+      pluginFamily: p.pluginFamily,
+      severity: p.severity,
+    });
+  }
+  return out;
+}
+
+const CREDENTIAL_PLUGIN_NAMES: Record<number, string> = {
+  19506: 'Nessus Scan Information',
+  141118: 'Target Credential Status by Authentication Protocol - Valid Credentials Provided',
+  110095: 'Target Credential Issues by Authentication Protocol - No Issues Found',
+  110385: 'Target Credential Issues by Authentication Protocol - Insufficient Privilege',
+  104410: 'Target Credential Status by Authentication Protocol - Failure for Provided Credentials',
+};
+
 export function escapeXml(s: string): string {
   return s.replace(/[<>&"']/g, (c) =>
     c === '<' ? '&lt;' : c === '>' ? '&gt;' : c === '&' ? '&amp;' : c === '"' ? '&quot;' : '&apos;',
