@@ -42,9 +42,12 @@ describe('task ids', () => {
     expect(isValidTaskId(id)).toBe(false);
   });
 
-  it.each([null, undefined, 42, {}, ['ne_scan_20261128_143022_a1b2c3d4']])('refuses the non-string %p', (id) => {
-    expect(isValidTaskId(id)).toBe(false);
-  });
+  it.each([null, undefined, 42, {}, ['ne_scan_20261128_143022_a1b2c3d4']])(
+    'refuses the non-string %p',
+    (id) => {
+      expect(isValidTaskId(id)).toBe(false);
+    },
+  );
 
   it('keeps the exported pattern anchored', () => {
     expect(TASK_ID_PATTERN.test('x/ne_scan_20261128_143022_a1b2c3d4')).toBe(false);

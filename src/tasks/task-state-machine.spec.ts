@@ -1,6 +1,12 @@
 import { ConflictError } from '../common/errors';
 import { Task, TASK_STATUSES, TaskStatus, toPublicTask } from './task';
-import { applyUpdate, assertTransition, canTransition, InvalidTransitionError, newTask } from './task-state-machine';
+import {
+  applyUpdate,
+  assertTransition,
+  canTransition,
+  InvalidTransitionError,
+  newTask,
+} from './task-state-machine';
 
 const ALLOWED: Array<[TaskStatus, TaskStatus]> = [
   ['queued', 'running'],
@@ -12,7 +18,9 @@ const ALLOWED: Array<[TaskStatus, TaskStatus]> = [
   ['running', 'cancelled'],
 ];
 const isAllowed = (from: TaskStatus, to: TaskStatus) => ALLOWED.some(([f, t]) => f === from && t === to);
-const ALL_PAIRS = TASK_STATUSES.flatMap((from) => TASK_STATUSES.map((to) => [from, to] as [TaskStatus, TaskStatus]));
+const ALL_PAIRS = TASK_STATUSES.flatMap((from) =>
+  TASK_STATUSES.map((to) => [from, to] as [TaskStatus, TaskStatus]),
+);
 const REFUSED = ALL_PAIRS.filter(([from, to]) => from !== to && !isAllowed(from, to));
 
 const T0 = new Date('2026-11-28T14:30:22.000Z');
@@ -132,9 +140,13 @@ describe('applyUpdate', () => {
 
   it('ignores attempts to rewrite identity, version, history or creation time', () => {
     const t = queued();
-    const sneaky = { task_id: 'other', version: 99, history: [], created_at: 'x', progress: 5 } as unknown as Parameters<
-      typeof applyUpdate
-    >[1];
+    const sneaky = {
+      task_id: 'other',
+      version: 99,
+      history: [],
+      created_at: 'x',
+      progress: 5,
+    } as unknown as Parameters<typeof applyUpdate>[1];
     const next = applyUpdate(t, sneaky, T1);
     expect(next).toMatchObject({ task_id: t.task_id, version: 2, created_at: t.created_at, progress: 5 });
     expect(next.history).toEqual(t.history);
@@ -149,9 +161,20 @@ describe('applyUpdate', () => {
 describe('toPublicTask', () => {
   it('keeps the SPEC §3 fields and drops internal ones', () => {
     const pub = toPublicTask(queued()) as unknown as Record<string, unknown>;
-    for (const internal of ['version', 'history', 'client_id', 'idempotency_key_hash', 'resolved_targets', 'launched_at']) {
+    for (const internal of [
+      'version',
+      'history',
+      'client_id',
+      'idempotency_key_hash',
+      'resolved_targets',
+      'launched_at',
+    ]) {
       expect(pub).not.toHaveProperty(internal);
     }
-    expect(pub).toMatchObject({ task_id: 'ne_scan_20261128_143022_a1b2c3d4', status: 'queued', targets: ['10.0.0.0/24'] });
+    expect(pub).toMatchObject({
+      task_id: 'ne_scan_20261128_143022_a1b2c3d4',
+      status: 'queued',
+      targets: ['10.0.0.0/24'],
+    });
   });
 });

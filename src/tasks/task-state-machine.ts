@@ -49,7 +49,12 @@ export function assertTransition(from: TaskStatus, to: TaskStatus, taskId?: stri
   if (!canTransition(from, to)) throw new InvalidTransitionError(from, to, taskId);
 }
 
-const IMMUTABLE: ReadonlySet<string> = new Set<TaskImmutableField>(['task_id', 'version', 'history', 'created_at']);
+const IMMUTABLE: ReadonlySet<string> = new Set<TaskImmutableField>([
+  'task_id',
+  'version',
+  'history',
+  'created_at',
+]);
 
 function clampProgress(value: number): number {
   if (!Number.isFinite(value)) return 0;
@@ -71,7 +76,13 @@ export function applyUpdate(task: Task, patch: TaskPatch, now: Date = new Date()
     Object.entries(patch).filter(([key, value]) => !IMMUTABLE.has(key) && value !== undefined),
   ) as TaskPatch;
   const at = now.toISOString();
-  const next: Task = { ...task, ...changes, status: to, version: task.version + 1, history: [...task.history] };
+  const next: Task = {
+    ...task,
+    ...changes,
+    status: to,
+    version: task.version + 1,
+    history: [...task.history],
+  };
 
   if (to !== from) {
     next.history.push({ from, to, at, ...(changes.error ? { reason: changes.error } : {}) });

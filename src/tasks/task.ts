@@ -3,7 +3,12 @@
 export const TASK_STATUSES = ['queued', 'running', 'completed', 'failed', 'timeout', 'cancelled'] as const;
 export type TaskStatus = (typeof TASK_STATUSES)[number];
 
-export const TERMINAL_STATUSES: ReadonlySet<TaskStatus> = new Set(['completed', 'failed', 'timeout', 'cancelled']);
+export const TERMINAL_STATUSES: ReadonlySet<TaskStatus> = new Set([
+  'completed',
+  'failed',
+  'timeout',
+  'cancelled',
+]);
 
 export const TASK_PHASES = [
   'waiting_for_scanner',

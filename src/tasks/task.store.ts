@@ -1,0 +1,55 @@
+import { AppError, ConflictError } from '../common/errors';
+import { Task, TaskPatch } from './task';
+
+/** A write carried an older version than the stored task: the writer lost its claim and must re-read. */
+export class StaleVersionError extends ConflictError {
+  constructor(
+    readonly taskId: string,
+    readonly expectedVersion: number,
+    readonly actualVersion: number,
+  ) {
+    super(
+      `task ${taskId} changed meanwhile (version ${actualVersion}, expected ${expectedVersion}); re-read it`,
+    );
+  }
+}
+
+/** task.json exists but cannot be read as a task (corrupt, hand-edited, wrong id). */
+export class TaskFileError extends AppError {
+  readonly status = 500;
+  readonly error = 'Internal Server Error';
+  constructor(
+    readonly taskId: string,
+    reason: string,
+  ) {
+    super(`task ${taskId}: stored task.json is unreadable (${reason})`);
+  }
+}
+
+/**
+ * Port: durable storage of tasks, the source of truth. Every method taking a task id refuses a
+ * malformed id (ValidationError) before building any path.
+ */
+export abstract class TaskStore {
+  /** Stores a new task unless one with its id exists; exactly one of several concurrent creators wins. */
+  abstract create(task: Task): Promise<'created' | 'exists'>;
+
+  /** The stored task, or null when there is none. Throws TaskFileError for an unreadable file. */
+  abstract get(taskId: string): Promise<Task | null>;
+
+  /**
+   * Compare-and-swap: applies `patch` through the state machine to the stored task if its version is
+   * `expectedVersion`, and returns the new task (version + 1). Throws StaleVersionError when the version
+   * differs, InvalidTransitionError for a refused transition, NotFoundError for an unknown task.
+   */
+  abstract update(taskId: string, expectedVersion: number, patch: TaskPatch): Promise<Task>;
+
+  /** The task's directory (task.json, the raw export, parsed findings). */
+  abstract taskDir(taskId: string): string;
+
+  /** Every stored task id, streamed (for index rebuilds and housekeeping); order unspecified. */
+  abstract listIds(): AsyncIterable<string>;
+
+  /** Removes the task and its directory; a missing task is not an error. */
+  abstract delete(taskId: string): Promise<void>;
+}

@@ -1,0 +1,306 @@
+import { ChildProcess, spawn } from 'node:child_process';
+import {
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  utimesSync,
+  writeFileSync,
+} from 'node:fs';
+import { tmpdir } from 'node:os';
+import { basename, join } from 'node:path';
+import { NotFoundError, ValidationError } from '../../src/common/errors';
+import { AppConfig } from '../../src/config/app-config';
+import { FileTaskStore } from '../../src/tasks/file-task.store';
+import { Task } from '../../src/tasks/task';
+import { newTaskId } from '../../src/tasks/task-id';
+import { InvalidTransitionError, newTask } from '../../src/tasks/task-state-machine';
+import { StaleVersionError, TaskFileError } from '../../src/tasks/task.store';
+
+jest.setTimeout(120_000);
+
+const CHILD = join(__dirname, 'fixtures', 'store-child.ts');
+const children = new Set<ChildProcess>();
+
+function startChild(args: string[]): ChildProcess {
+  const child = spawn(process.execPath, ['-r', 'ts-node/register/transpile-only', CHILD, ...args], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+    cwd: join(__dirname, '..', '..'),
+  });
+  children.add(child);
+  child.once('exit', () => children.delete(child));
+  return child;
+}
+
+function output(child: ChildProcess): Promise<string> {
+  return new Promise((resolve, reject) => {
+    let out = '';
+    let err = '';
+    child.stdout!.on('data', (d) => (out += d));
+    child.stderr!.on('data', (d) => (err += d));
+    child.once('exit', (code) =>
+      code === 0 ? resolve(out) : reject(new Error(`child exited ${code}: ${err}`)),
+    );
+  });
+}
+
+function waitForLine(child: ChildProcess, line: string): Promise<void> {
+  return new Promise((resolve, reject) => {
+    let out = '';
+    child.stdout!.on('data', (d) => {
+      out += d;
+      if (out.includes(line)) resolve();
+    });
+    child.once('exit', (code) => reject(new Error(`child exited ${code} before "${line}"`)));
+  });
+}
+
+function killAndWait(child: ChildProcess): Promise<void> {
+  return new Promise((resolve) => {
+    if (child.exitCode !== null || child.signalCode !== null) return resolve();
+    child.once('exit', () => resolve());
+    process.kill(child.pid!, 'SIGKILL');
+  });
+}
+
+let root: string;
+let dataDir: string;
+let store: FileTaskStore;
+
+function sample(id = newTaskId(), overrides: Partial<Task> = {}): Task {
+  return {
+    ...newTask({
+      task_id: id,
+      name: 'nightly',
+      targets: ['10.0.0.0/24'],
+      scan_type: 'untrusted',
+      scanner_pool: 'nessus',
+      trace_id: 'trace-1',
+      client_id: 'client-a',
+    }),
+    ...overrides,
+  };
+}
+
+function taskFile(id: string): string {
+  return join(dataDir, id, 'task.json');
+}
+
+function tmpFiles(id: string): string[] {
+  return readdirSync(join(dataDir, id)).filter((f) => f.endsWith('.tmp'));
+}
+
+beforeAll(async () => {
+  root = mkdtempSync(join(tmpdir(), 'nmg-store-'));
+  dataDir = join(root, 'data');
+  store = new FileTaskStore(AppConfig.fromEnv({ DATA_DIR: dataDir }));
+  await store.init();
+});
+
+afterAll(async () => {
+  await Promise.all([...children].map(killAndWait));
+  rmSync(root, { recursive: true, force: true });
+});
+
+describe('FileTaskStore', () => {
+  it('creates DATA_DIR and stores a task that reads back equal', async () => {
+    expect(statSync(dataDir).isDirectory()).toBe(true);
+    const task = sample();
+    await expect(store.create(task)).resolves.toBe('created');
+    await expect(store.get(task.task_id)).resolves.toEqual(task);
+    expect(JSON.parse(readFileSync(taskFile(task.task_id), 'utf8'))).toEqual(task);
+    expect(tmpFiles(task.task_id)).toEqual([]);
+  });
+
+  it('lets exactly one of many concurrent creators of an id win, and keeps its task intact', async () => {
+    const id = newTaskId();
+    const attempts = Array.from({ length: 25 }, (_, i) => sample(id, { name: `creator-${i}` }));
+    const results = await Promise.all(attempts.map((t) => store.create(t)));
+    expect(results.filter((r) => r === 'created')).toHaveLength(1);
+    expect(results.filter((r) => r === 'exists')).toHaveLength(24);
+    const winner = attempts[results.indexOf('created')];
+    await expect(store.get(id)).resolves.toEqual(winner);
+    expect(tmpFiles(id)).toEqual([]);
+  });
+
+  it('returns null for an unknown task and a clear error naming a task whose file is corrupt', async () => {
+    await expect(store.get(newTaskId())).resolves.toBeNull();
+    const id = newTaskId();
+    mkdirSync(join(dataDir, id));
+    writeFileSync(taskFile(id), '{"task_id": "' + id + '", "vers');
+    const err = await store.get(id).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(TaskFileError);
+    expect((err as Error).message).toContain(id);
+  });
+
+  it('applies an update at the expected version and refuses a stale writer without touching the file', async () => {
+    const task = sample();
+    await store.create(task);
+    const running = await store.update(task.task_id, 1, { status: 'running', phase: 'scanning' });
+    expect(running).toMatchObject({ version: 2, status: 'running', phase: 'scanning' });
+    expect(running.started_at).not.toBeNull();
+
+    const before = readFileSync(taskFile(task.task_id), 'utf8');
+    const stale = await store.update(task.task_id, 1, { status: 'cancelled' }).catch((e: unknown) => e);
+    expect(stale).toBeInstanceOf(StaleVersionError);
+    expect(readFileSync(taskFile(task.task_id), 'utf8')).toBe(before);
+    await expect(store.get(task.task_id)).resolves.toMatchObject({ version: 2, status: 'running' });
+  });
+
+  it('refuses an illegal transition and keeps the stored state', async () => {
+    const task = sample();
+    await store.create(task);
+    await expect(store.update(task.task_id, 1, { status: 'completed' })).rejects.toBeInstanceOf(
+      InvalidTransitionError,
+    );
+    await expect(store.get(task.task_id)).resolves.toEqual(task);
+  });
+
+  it('reports an unknown task on update as not found', async () => {
+    await expect(store.update(newTaskId(), 1, { progress: 1 })).rejects.toBeInstanceOf(NotFoundError);
+  });
+
+  it('deletes a task and its directory', async () => {
+    const task = sample();
+    await store.create(task);
+    writeFileSync(join(store.taskDir(task.task_id), 'scan.nessus'), '<xml/>');
+    await store.delete(task.task_id);
+    expect(existsSync(join(dataDir, task.task_id))).toBe(false);
+    await expect(store.get(task.task_id)).resolves.toBeNull();
+    await expect(store.delete(task.task_id)).resolves.toBeUndefined();
+  });
+
+  it('streams only task directories from listIds', async () => {
+    mkdirSync(join(dataDir, 'lost+found'), { recursive: true });
+    writeFileSync(join(dataDir, 'ne_scan_20260101_000000_0000000f'), 'a file, not a task dir');
+    const ids: string[] = [];
+    for await (const id of store.listIds()) ids.push(id);
+    expect(ids).not.toContain('lost+found');
+    expect(ids).not.toContain('ne_scan_20260101_000000_0000000f');
+    const onDisk = readdirSync(dataDir).filter(
+      (d) => d.startsWith('ne_scan_') && statSync(join(dataDir, d)).isDirectory(),
+    );
+    expect(ids.sort()).toEqual(onDisk.sort());
+  });
+});
+
+describe('FileTaskStore under crashes and concurrent processes', () => {
+  it('leaves task.json parseable, old or new, when a writer is SIGKILLed mid-write', async () => {
+    const task = sample();
+    await store.create(task);
+    await store.update(task.task_id, 1, { status: 'running' });
+    let lastVersion = 2;
+    for (let round = 0; round < 5; round++) {
+      const child = startChild(['loop', dataDir, task.task_id]);
+      await waitForLine(child, 'ready');
+      await new Promise((r) => setTimeout(r, 20 + Math.floor(Math.random() * 200)));
+      await killAndWait(child);
+
+      const text = readFileSync(taskFile(task.task_id), 'utf8');
+      expect(text.length).toBeGreaterThan(0);
+      const onDisk = JSON.parse(text) as Task;
+      expect(onDisk.task_id).toBe(task.task_id);
+      expect(onDisk.version).toBeGreaterThan(lastVersion);
+      lastVersion = onDisk.version;
+      await expect(store.get(task.task_id)).resolves.toMatchObject({
+        version: lastVersion,
+        status: 'running',
+      });
+    }
+  });
+
+  it('sweeps leftover temp files of dead writers at start, but not a live writer’s fresh one', async () => {
+    const task = sample();
+    await store.create(task);
+    const dir = store.taskDir(task.task_id);
+    const old = join(dir, 'task.json.99999.deadbeef.tmp');
+    const fresh = join(dir, 'task.json.99998.cafebabe.tmp');
+    writeFileSync(old, '{"half":');
+    writeFileSync(fresh, '{"half":');
+    const hourAgo = new Date(Date.now() - 3600_000);
+    utimesSync(old, hourAgo, hourAgo);
+
+    const restarted = new FileTaskStore(AppConfig.fromEnv({ DATA_DIR: dataDir }));
+    await restarted.init();
+    const removed = await restarted.removeLeftoverTempFiles();
+    expect(removed).toBeGreaterThanOrEqual(1);
+    expect(existsSync(old)).toBe(false);
+    expect(existsSync(fresh)).toBe(true);
+    await expect(restarted.get(task.task_id)).resolves.toEqual(task);
+  });
+
+  it('serialises updates from three processes: no lost update, versions strictly increasing', async () => {
+    const task = sample();
+    await store.create(task);
+    const perChild = 25;
+    const racers = ['a', 'b', 'c'].map((label) =>
+      output(startChild(['race', dataDir, task.task_id, String(perChild), label])),
+    );
+    const lists = (await Promise.all(racers)).map((out) => JSON.parse(out.trim()) as number[]);
+
+    for (const versions of lists) {
+      expect(versions).toHaveLength(perChild);
+      versions.slice(1).forEach((v, i) => expect(v).toBeGreaterThan(versions[i]));
+    }
+    const all = lists.flat().sort((a, b) => a - b);
+    // Every successful write produced a distinct version: two writers never both won the same one.
+    expect(all).toEqual(Array.from({ length: 3 * perChild }, (_, i) => i + 2));
+    const final = await store.get(task.task_id);
+    expect(final!.version).toBe(1 + 3 * perChild);
+    expect(tmpFiles(task.task_id)).toEqual([]);
+  });
+});
+
+describe('FileTaskStore refuses ids that would leave DATA_DIR', () => {
+  let evilDir: string;
+  const secret = 'TOP-SECRET-OUTSIDE-DATA-DIR';
+
+  beforeAll(() => {
+    evilDir = `${dataDir}-evil`;
+    mkdirSync(evilDir, { recursive: true });
+    writeFileSync(
+      join(evilDir, 'task.json'),
+      JSON.stringify({ task_id: 'x', version: 1, status: 'queued', secret }),
+    );
+  });
+
+  const evilIds = () => [
+    `../${basename(dataDir)}-evil`,
+    `..%2f${basename(dataDir)}-evil`,
+    `%2e%2e%2f${basename(dataDir)}-evil`,
+    `..%5c${basename(dataDir)}-evil`,
+    `..\\${basename(dataDir)}-evil`,
+    `ne_scan_../../${basename(dataDir)}-evil`,
+    evilDir,
+    `${evilDir}\0`,
+    '../../etc/passwd',
+    '/etc/passwd',
+    `\u2024\u2024/${basename(dataDir)}-evil`,
+    'ne_scan_' + '../'.repeat(3000),
+    '.',
+    '..',
+    '',
+  ];
+
+  it('rejects each one as malformed before touching the file system', async () => {
+    for (const id of evilIds()) {
+      expect(() => store.taskDir(id)).toThrow(ValidationError);
+      await expect(store.get(id)).rejects.toBeInstanceOf(ValidationError);
+      await expect(store.update(id, 1, { progress: 1 })).rejects.toBeInstanceOf(ValidationError);
+      await expect(store.delete(id)).rejects.toBeInstanceOf(ValidationError);
+      await expect(store.create({ ...sample(), task_id: id })).rejects.toBeInstanceOf(ValidationError);
+    }
+    expect(readdirSync(evilDir)).toEqual(['task.json']);
+    expect(readFileSync(join(evilDir, 'task.json'), 'utf8')).toContain(secret);
+    expect(readdirSync(root).sort()).toEqual([basename(dataDir), basename(evilDir)].sort());
+  });
+
+  it('never echoes a hostile id at length in its error', async () => {
+    const err = (await store.get('ne_scan_' + 'A'.repeat(10_000)).catch((e: unknown) => e)) as Error;
+    expect(err).toBeInstanceOf(ValidationError);
+    expect(err.message.length).toBeLessThan(200);
+  });
+});
