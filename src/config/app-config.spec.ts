@@ -63,3 +63,11 @@ describe('.env.example', () => {
     expect(documented).toEqual(Object.keys(envSchema.shape).sort());
   });
 });
+
+describe('cross-field checks', () => {
+  it('names bad CIDRs, origins and key entries', () => {
+    expect(() =>
+      AppConfig.fromEnv({ TARGET_ALLOW: '10.0.0.0/33', MCP_ALLOWED_ORIGINS: 'evil', API_KEYS: 'alice:' }),
+    ).toThrow(/TARGET_ALLOW[\s\S]*MCP_ALLOWED_ORIGINS: "evil"[\s\S]*API_KEYS: the entry named alice has no token/);
+  });
+});

@@ -1,3 +1,4 @@
+import { policyListProblems } from '../security/target-policy';
 import { AppMode, Env, envSchema } from './env.schema';
 
 /** Thrown when the environment is invalid; lists every problem at once. */
@@ -119,6 +120,16 @@ function crossFieldProblems(env: Env): string[] {
     problems.push(
       `HOST: ${env.HOST} is not a loopback address and API_KEYS is empty; set API_KEYS or ALLOW_UNAUTHENTICATED=true`,
     );
+  }
+  problems.push(...policyListProblems('TARGET_ALLOW', env.TARGET_ALLOW));
+  problems.push(...policyListProblems('TARGET_DENY', env.TARGET_DENY));
+  for (const origin of env.MCP_ALLOWED_ORIGINS) {
+    if (!/^https?:\/\/[^/\s]+$/.test(origin)) {
+      problems.push(`MCP_ALLOWED_ORIGINS: ${JSON.stringify(origin)} is not an origin like https://app.example.com`);
+    }
+  }
+  for (const entry of env.API_KEYS) {
+    if (/^[A-Za-z0-9_.-]+:$/.test(entry)) problems.push(`API_KEYS: the entry named ${entry.slice(0, -1)} has no token`);
   }
   return problems;
 }
