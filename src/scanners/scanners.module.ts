@@ -1,0 +1,16 @@
+import { Module } from '@nestjs/common';
+import { CapacityLeases } from './capacity-leases.store';
+import { CircuitBreakers } from './circuit-breakers';
+import { NessusClients } from './nessus-clients.service';
+import { ScannerRegistry } from './scanner-registry.service';
+import { ScannersService } from './scanners.service';
+
+/**
+ * Scanner pools (SCANNER_CONFIG, reloaded on SIGHUP), capacity leases in Redis, per-scanner circuit
+ * breakers and Nessus clients. Needs the global ConfigModule (AppConfig) and RedisModule (RedisService).
+ */
+@Module({
+  providers: [CapacityLeases, CircuitBreakers, ScannerRegistry, ScannersService, NessusClients],
+  exports: [CapacityLeases, CircuitBreakers, ScannerRegistry, ScannersService, NessusClients],
+})
+export class ScannersModule {}
