@@ -1,0 +1,297 @@
+import { randomBytes } from 'node:crypto';
+import { Injectable, Logger } from '@nestjs/common';
+import { UnavailableError } from '../common/errors';
+import { RedisService } from '../common/redis/redis.service';
+import { Task, TaskStatus } from './task';
+import { TaskStore } from './task.store';
+import { isInsideRange, netTerm, planTargetQuery, targetTerms } from './target-terms';
+
+/** A list_tasks query against the index. */
+export interface TaskListQuery {
+  limit: number;
+  status?: TaskStatus;
+  pool?: string;
+  /** CIDR-aware: an address, CIDR or range matches overlapping targets; a host name matches its subdomains. */
+  target?: string;
+  /** Only this client's tasks. */
+  clientId?: string;
+}
+
+/** Newest first; `total` is the exact number of tasks matching every filter, of which `taskIds` is the head. */
+export interface TaskListPage {
+  taskIds: string[];
+  total: number;
+}
+
+const REBUILD_LOCK_MS = 60_000;
+const REBUILD_BATCH = 200;
+const REBUILD_WAIT_MS = 10 * 60_000;
+/** A query block so wide that it holds more distinct task blocks than this is refused rather than run. */
+const MAX_UNION_KEYS = 20_000;
+
+/*
+ * Upsert: replaces a task's memberships atomically; an older version never overwrites a newer one, so
+ * concurrent writers (or a rebuild racing live updates) leave the newest state in the index.
+ * KEYS none (all under the prefix in ARGV[1]); ARGV: prefix, id, version, score, summary JSON.
+ */
+const UPSERT_LUA = `
+local p, id, ver, score = ARGV[1], ARGV[2], tonumber(ARGV[3]), ARGV[4]
+local function unindex(o)
+  redis.call('ZREM', p .. 'status:' .. tostring(o.s), id)
+  redis.call('ZREM', p .. 'pool:' .. tostring(o.p), id)
+  redis.call('ZREM', p .. 'client:' .. tostring(o.u), id)
+  for _, t in ipairs(o.x or {}) do
+    redis.call('ZREM', p .. 't:' .. t, id)
+    if string.sub(t, 1, 2) == 'n:' and redis.call('EXISTS', p .. 't:' .. t) == 0 then
+      redis.call('ZREM', p .. 'tlex', string.sub(t, 3))
+    end
+  end
+end
+local old = redis.call('HGET', p .. 'sum', id)
+if old then
+  local o = cjson.decode(old)
+  if ver ~= nil and tonumber(o.v) > ver then return 0 end
+  unindex(o)
+end
+if ARGV[5] == '' then
+  redis.call('HDEL', p .. 'sum', id)
+  redis.call('ZREM', p .. 'all', id)
+  return 1
+end
+local n = cjson.decode(ARGV[5])
+redis.call('HSET', p .. 'sum', id, ARGV[5])
+redis.call('ZADD', p .. 'all', score, id)
+redis.call('ZADD', p .. 'status:' .. n.s, score, id)
+redis.call('ZADD', p .. 'pool:' .. n.p, score, id)
+redis.call('ZADD', p .. 'client:' .. n.u, score, id)
+for _, t in ipairs(n.x) do
+  redis.call('ZADD', p .. 't:' .. t, score, id)
+  if string.sub(t, 1, 2) == 'n:' then redis.call('ZADD', p .. 'tlex', 0, string.sub(t, 3)) end
+end
+return 1
+`;
+
+/** Deletes a key only while it still holds our token. */
+const RELEASE_LUA = `if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end return 0`;
+
+interface Summary {
+  v: number;
+  s: TaskStatus;
+  p: string;
+  u: string;
+  c: number;
+  x: string[];
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((r) => setTimeout(r, ms));
+}
+
+/**
+ * The Redis listing index over the task files: sorted sets by creation time (all, per status, per pool,
+ * per client, per target term) and a summary hash. Listing never reads task files or scans tasks; the
+ * index is derived data, rebuilt from the TaskStore when its marker is missing (Redis flushed or new).
+ */
+@Injectable()
+export class TaskIndex {
+  private readonly log = new Logger(TaskIndex.name);
+  private building: Promise<void> | null = null;
+
+  constructor(private readonly redis: RedisService) {}
+
+  private get p(): string {
+    return this.redis.key('tasks', 'idx', '');
+  }
+
+  private key(...parts: string[]): string {
+    return this.p + parts.join(':');
+  }
+
+  private summaryOf(task: Task): string {
+    const summary: Summary = {
+      v: task.version,
+      s: task.status,
+      p: task.scanner_pool,
+      u: task.client_id,
+      c: Date.parse(task.created_at) || 0,
+      x: targetTerms([...task.targets, ...(task.resolved_targets ?? [])]).terms,
+    };
+    return JSON.stringify(summary);
+  }
+
+  /** Indexes the task as it is now; ignored when the index already holds a newer version. */
+  async upsert(task: Task): Promise<void> {
+    await this.run(() => this.redis.client.eval(UPSERT_LUA, 0, ...this.upsertArgs(task)));
+  }
+
+  private upsertArgs(task: Task): string[] {
+    const score = String(Date.parse(task.created_at) || 0);
+    return [this.p, task.task_id, String(task.version), score, this.summaryOf(task)];
+  }
+
+  /** Drops a task from the index (after its directory is deleted). */
+  async remove(taskId: string): Promise<void> {
+    await this.run(() => this.redis.client.eval(UPSERT_LUA, 0, this.p, taskId, '', '0', ''));
+  }
+
+  /** Task ids newest first and the exact number of matches; see TaskListQuery for the filters. */
+  async list(query: TaskListQuery): Promise<TaskListPage> {
+    const limit = Math.max(0, Math.floor(query.limit));
+    return this.run(async () => {
+      const client = this.redis.client;
+      const filters: string[] = [];
+      if (query.status) filters.push(this.key('status', query.status));
+      if (query.pool !== undefined) filters.push(this.key('pool', query.pool));
+      if (query.clientId !== undefined) filters.push(this.key('client', query.clientId));
+
+      let termKeys: string[] | null = null;
+      if (query.target !== undefined && query.target.trim() !== '') {
+        termKeys = await this.targetKeys(query.target);
+        if (termKeys.length === 0) return { taskIds: [], total: 0 };
+      }
+
+      // A filter holding every task (one client, one pool) filters nothing; dropping it keeps the
+      // intersection small.
+      const cards = (await client
+        .pipeline([['zcard', this.key('all')], ...filters.map((k) => ['zcard', k])])
+        .exec()) as Array<[Error | null, number]>;
+      const all = cards[0][1];
+      const effective: string[] = [];
+      for (let i = 0; i < filters.length; i++) {
+        const card = cards[i + 1][1];
+        if (card === 0) return { taskIds: [], total: 0 };
+        if (card < all) effective.push(filters[i]);
+      }
+
+      const tmp = this.key('tmp', randomBytes(8).toString('hex'));
+      const tx = client.multi();
+      const temps: string[] = [];
+      if (termKeys) {
+        temps.push(`${tmp}:u`);
+        tx.zunionstore(`${tmp}:u`, termKeys.length, ...termKeys, 'AGGREGATE', 'MAX');
+        effective.unshift(`${tmp}:u`);
+      }
+      let source = effective.length === 1 ? effective[0] : this.key('all');
+      if (effective.length > 1) {
+        source = `${tmp}:i`;
+        temps.push(source);
+        tx.zinterstore(source, effective.length, ...effective, 'AGGREGATE', 'MAX');
+      }
+      const at = temps.length;
+      tx.zrevrange(source, 0, limit - 1);
+      tx.zcard(source);
+      if (temps.length) tx.del(...temps);
+      const res = (await tx.exec()) as Array<[Error | null, unknown]>;
+      const failed = res.find(([err]) => err);
+      if (failed) throw failed[0];
+      const ids = res[at][1] as string[];
+      const total = res[at + 1][1] as number;
+      return { taskIds: limit === 0 ? [] : ids, total };
+    });
+  }
+
+  /** Keys of the term sets whose union is every task overlapping the target query. */
+  private async targetKeys(target: string): Promise<string[]> {
+    const plan = planTargetQuery(target);
+    const terms = new Set(plan.terms);
+    for (const range of plan.lexRanges) {
+      const inside = await this.redis.client.zrangebylex(this.key('tlex'), range.min, range.max);
+      for (const block of inside) if (isInsideRange(block, range)) terms.add(netTerm(block));
+      if (terms.size > MAX_UNION_KEYS) {
+        throw new UnavailableError(
+          `target filter ${JSON.stringify(target.slice(0, 64))} is too wide; narrow it`,
+        );
+      }
+    }
+    return [...terms].map((t) => this.key('t', t));
+  }
+
+  /** True once the index was (re)built from the files since Redis last lost it. */
+  async isBuilt(): Promise<boolean> {
+    return this.run(async () => (await this.redis.client.exists(this.key('built'))) === 1);
+  }
+
+  /**
+   * Rebuilds the index from the task files when its marker is missing. One process rebuilds (a Redis
+   * lock); others wait for the marker. A duplicate rebuild would be harmless anyway: upserts keep the
+   * newest version.
+   */
+  async ensureBuilt(store: TaskStore): Promise<void> {
+    if (await this.isBuilt()) return;
+    this.building ??= this.buildOnce(store).finally(() => (this.building = null));
+    return this.building;
+  }
+
+  private async buildOnce(store: TaskStore): Promise<void> {
+    const client = this.redis.client;
+    const lockKey = this.key('rebuilding');
+    const token = randomBytes(8).toString('hex');
+    const deadline = Date.now() + REBUILD_WAIT_MS;
+    while (!(await this.isBuilt())) {
+      if (Date.now() > deadline)
+        throw new UnavailableError('the task index is still being rebuilt; retry shortly');
+      const acquired = await client.set(lockKey, token, 'PX', REBUILD_LOCK_MS, 'NX');
+      if (acquired !== 'OK') {
+        await sleep(200);
+        continue;
+      }
+      try {
+        const count = await this.rebuild(store, lockKey);
+        await client.set(this.key('built'), new Date().toISOString());
+        this.log.log(`task index rebuilt from ${count} task file(s)`);
+      } finally {
+        await client.eval(RELEASE_LUA, 1, lockKey, token).catch(() => undefined);
+      }
+    }
+  }
+
+  private async rebuild(store: TaskStore, lockKey: string): Promise<number> {
+    let count = 0;
+    let batch: string[] = [];
+    const flush = async () => {
+      const tasks = await Promise.all(
+        batch.map((id) =>
+          store.get(id).catch((err: Error) => {
+            this.log.warn(`skipping task ${id} in the index rebuild: ${err.message}`);
+            return null;
+          }),
+        ),
+      );
+      const pipe = this.redis.client.pipeline();
+      for (const task of tasks) if (task) pipe.eval(UPSERT_LUA, 0, ...this.upsertArgs(task));
+      pipe.pexpire(lockKey, REBUILD_LOCK_MS);
+      const failed = ((await pipe.exec()) ?? []).find(([err]) => err);
+      if (failed) throw failed[0];
+      count += tasks.filter(Boolean).length;
+      batch = [];
+    };
+    for await (const id of store.listIds()) {
+      batch.push(id);
+      if (batch.length >= REBUILD_BATCH) await flush();
+    }
+    if (batch.length) await flush();
+    return count;
+  }
+
+  /** Redis errors become UnavailableError (503 with Retry-After); domain errors pass through. */
+  private async run<T>(fn: () => Promise<T>): Promise<T> {
+    try {
+      return await fn();
+    } catch (err) {
+      if (err instanceof Error && isRedisFailure(err)) {
+        throw new UnavailableError(`the task index is unavailable (${err.message})`);
+      }
+      throw err;
+    }
+  }
+}
+
+function isRedisFailure(err: Error): boolean {
+  return (
+    err.name === 'ReplyError' ||
+    err.name === 'MaxRetriesPerRequestError' ||
+    /Connection is closed|Stream isn't writeable|enableOfflineQueue|Command timed out|ECONNREFUSED/i.test(
+      err.message,
+    )
+  );
+}

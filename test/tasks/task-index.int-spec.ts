@@ -1,0 +1,177 @@
+import { FileTaskStore } from '../../src/tasks/file-task.store';
+import { RedisService } from '../../src/common/redis/redis.service';
+import { Task } from '../../src/tasks/task';
+import { TaskIndex } from '../../src/tasks/task-index';
+import { applyUpdate } from '../../src/tasks/task-state-machine';
+import { deletePrefix, uniquePrefix } from '../support/test-redis';
+import { makeTask, readyRedis, taskTestConfig } from './support';
+
+const prefix = uniquePrefix('taskidx');
+const config = taskTestConfig(prefix);
+let redis: RedisService;
+let index: TaskIndex;
+
+beforeAll(async () => {
+  redis = await readyRedis(config);
+  index = new TaskIndex(redis);
+});
+
+afterAll(async () => {
+  await deletePrefix(redis.client, prefix);
+  await redis.onApplicationShutdown();
+});
+
+async function ids(query: Parameters<TaskIndex['list']>[0]): Promise<string[]> {
+  return (await index.list(query)).taskIds;
+}
+
+describe('TaskIndex listing', () => {
+  const t: Record<string, Task> = {};
+
+  beforeAll(async () => {
+    await deletePrefix(redis.client, prefix);
+    t.a = makeTask({ targets: ['10.0.0.0/24'] });
+    t.b = makeTask({ targets: ['10.0.1.5'], scanner_pool: 'dmz' });
+    t.c = makeTask({ targets: ['10.1.0.0/16'], client_id: 'client-b' });
+    t.d = makeTask({ targets: ['2001:db8::/64'] });
+    t.e = makeTask({ targets: ['scan.example.com'], resolved_targets: ['203.0.113.7'] });
+    t.f = makeTask({ targets: ['192.168.1.10-192.168.1.20'], scanner_pool: 'dmz' });
+    for (const task of Object.values(t)) await index.upsert(task);
+    // b is running, f failed: statuses move between the status sets.
+    t.b = applyUpdate(t.b, { status: 'running' });
+    await index.upsert(t.b);
+    t.f = applyUpdate(t.f, { status: 'failed', error: 'boom' });
+    await index.upsert(t.f);
+  });
+
+  it('lists newest first with the exact total', async () => {
+    const page = await index.list({ limit: 3 });
+    expect(page).toEqual({ taskIds: [t.f, t.e, t.d].map((x) => x.task_id), total: 6 });
+    expect(await ids({ limit: 100 })).toEqual([t.f, t.e, t.d, t.c, t.b, t.a].map((x) => x.task_id));
+  });
+
+  it('filters by status, pool and client, alone and combined', async () => {
+    expect(await ids({ limit: 10, status: 'queued' })).toEqual([t.e, t.d, t.c, t.a].map((x) => x.task_id));
+    expect(await ids({ limit: 10, status: 'running' })).toEqual([t.b.task_id]);
+    expect(await index.list({ limit: 10, status: 'completed' })).toEqual({ taskIds: [], total: 0 });
+    expect(await ids({ limit: 10, pool: 'dmz' })).toEqual([t.f.task_id, t.b.task_id]);
+    expect(await ids({ limit: 10, pool: 'dmz', status: 'failed' })).toEqual([t.f.task_id]);
+    expect(await ids({ limit: 10, clientId: 'client-b' })).toEqual([t.c.task_id]);
+    expect(await index.list({ limit: 1, clientId: 'client-a', status: 'queued' })).toEqual({
+      taskIds: [t.e.task_id],
+      total: 3,
+    });
+    expect(await index.list({ limit: 10, pool: 'no-such-pool' })).toEqual({ taskIds: [], total: 0 });
+  });
+
+  it.each([
+    ['10.0.0.5', ['a']],
+    ['10.0.0.0/16', ['b', 'a']],
+    ['10.1.2.3', ['c']],
+    ['10.0.0.0/8', ['c', 'b', 'a']],
+    ['2001:db8::1', ['d']],
+    ['example.com', ['e']],
+    ['203.0.113.7', ['e']],
+    ['192.168.1.15', ['f']],
+    ['192.168.1.0/24', ['f']],
+    ['192.168.1.21', []],
+    ['10.0.0.50-10.0.1.4', ['a']],
+    ['garbage target!', []],
+  ])('filters by target %s (CIDR-aware)', async (query, expected) => {
+    const page = await index.list({ limit: 10, target: query });
+    expect(page.taskIds).toEqual(expected.map((k) => t[k].task_id));
+    expect(page.total).toBe(expected.length);
+  });
+
+  it('combines the target filter with the others', async () => {
+    expect(await index.list({ limit: 10, target: '10.0.0.0/8', status: 'queued' })).toEqual({
+      taskIds: [t.c.task_id, t.a.task_id],
+      total: 2,
+    });
+    expect(await ids({ limit: 10, target: '10.0.0.0/8', clientId: 'client-a' })).toEqual([
+      t.b.task_id,
+      t.a.task_id,
+    ]);
+    expect(await index.list({ limit: 1, target: '10.0.0.0/8' })).toEqual({
+      taskIds: [t.c.task_id],
+      total: 3,
+    });
+  });
+
+  it('never lets an older version overwrite a newer one', async () => {
+    const older = { ...t.b, version: t.b.version - 1, status: 'queued' as const };
+    await index.upsert(older);
+    expect(await ids({ limit: 10, status: 'running' })).toEqual([t.b.task_id]);
+    expect(await ids({ limit: 10, status: 'queued' })).not.toContain(t.b.task_id);
+  });
+
+  it('removes a task from every listing, target filters included', async () => {
+    const g = makeTask({ targets: ['172.16.5.0/24'], scanner_pool: 'lab' });
+    await index.upsert(g);
+    expect(await ids({ limit: 10, target: '172.16.5.9' })).toEqual([g.task_id]);
+    await index.remove(g.task_id);
+    expect(await ids({ limit: 100 })).not.toContain(g.task_id);
+    expect(await index.list({ limit: 10, target: '172.16.0.0/12' })).toEqual({ taskIds: [], total: 0 });
+    expect(await index.list({ limit: 10, pool: 'lab' })).toEqual({ taskIds: [], total: 0 });
+    const leftovers = await redis.client.keys(`${prefix}:tasks:idx:t:n:4:ac1005*`);
+    expect(leftovers).toEqual([]);
+    expect(await redis.client.zscore(`${prefix}:tasks:idx:tlex`, '4:ac100500:24')).toBeNull();
+  });
+
+  it('leaves no temporary keys behind', async () => {
+    await index.list({ limit: 5, target: '10.0.0.0/8', status: 'queued', pool: 'nessus' });
+    expect(await redis.client.keys(`${prefix}:tasks:idx:tmp:*`)).toEqual([]);
+  });
+});
+
+describe('TaskIndex rebuild from the files', () => {
+  let store: FileTaskStore;
+  const tasks: Task[] = [];
+
+  beforeAll(async () => {
+    await deletePrefix(redis.client, prefix);
+    store = new FileTaskStore(config);
+    await store.init();
+    for (let i = 0; i < 450; i++) {
+      const task = makeTask({
+        targets: [`10.50.${i % 4}.${i % 250}`],
+        scanner_pool: i % 3 === 0 ? 'dmz' : 'nessus',
+      });
+      await store.create(task);
+      tasks.push(i % 5 === 0 ? await store.update(task.task_id, 1, { status: 'cancelled' }) : task);
+    }
+  });
+
+  async function expectComplete(): Promise<void> {
+    const newestFirst = [...tasks].reverse().map((x) => x.task_id);
+    expect(await index.list({ limit: 1000 })).toEqual({ taskIds: newestFirst, total: 450 });
+    const cancelled = newestFirst.filter((id) => tasks.find((x) => x.task_id === id)!.status === 'cancelled');
+    expect(await index.list({ limit: 1000, status: 'cancelled' })).toEqual({ taskIds: cancelled, total: 90 });
+    const onNet2 = await index.list({ limit: 1000, target: '10.50.2.0/24' });
+    expect(onNet2.total).toBe(tasks.filter((x) => x.targets[0].startsWith('10.50.2.')).length);
+  }
+
+  it('rebuilds everything after the index keys are flushed', async () => {
+    expect(await index.isBuilt()).toBe(false);
+    await index.ensureBuilt(store);
+    expect(await index.isBuilt()).toBe(true);
+    await expectComplete();
+
+    await deletePrefix(redis.client, `${prefix}:tasks:idx`);
+    expect(await index.list({ limit: 10 })).toEqual({ taskIds: [], total: 0 });
+    await index.ensureBuilt(store);
+    await expectComplete();
+  });
+
+  it('stays correct when several processes rebuild at once', async () => {
+    await deletePrefix(redis.client, `${prefix}:tasks:idx`);
+    const others = await Promise.all([readyRedis(config), readyRedis(config)]);
+    try {
+      const indexes = [index, ...others.map((r) => new TaskIndex(r))];
+      await Promise.all(indexes.flatMap((ix) => [ix.ensureBuilt(store), ix.ensureBuilt(store)]));
+      await expectComplete();
+    } finally {
+      await Promise.all(others.map((r) => r.onApplicationShutdown()));
+    }
+  });
+});
