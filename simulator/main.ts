@@ -2,7 +2,7 @@ import { parseArgs } from 'node:util';
 import { startSimulator } from './simulator';
 import type { Scenario } from './scenario';
 
-const HELP = `Nessus simulator: the Nessus REST API subset of docs NESSUS_API.md, for tests and demos.
+const HELP = `Nessus simulator: the subset of the Nessus REST API described in NESSUS_API.md, for tests and demos.
 
 Usage: npm run simulator -- [options]
 
