@@ -84,6 +84,4 @@ describe('AuthService', () => {
     }
     expect(auth.login('nessus', 'wrong')).toBeNull();
   });
-    expect(auth.login('nessus', 'wrong')).toBeNull();
-  });
 });
