@@ -2,7 +2,7 @@ import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import https from 'node:https';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { startSimulator, type SimulatorHandle } from '../../simulator/simulator';
+import { startSimulator, type ScanStats, type SimulatorHandle } from '../../simulator/simulator';
 import { expectedCounts } from '../../simulator/report-generator';
 import {
   NessusClient,
@@ -178,7 +178,7 @@ describe('NessusClient against the simulator (HTTP)', () => {
     const again = client();
     const found = await again.findScanByName('orch-task-7');
     expect(found).toMatchObject({ id, name: 'orch-task-7', state: 'idle', launched: false });
-    const stats = await (await fetch(`${sim.scanners[0].url}/_sim/stats`)).json();
+    const stats = (await (await fetch(`${sim.scanners[0].url}/_sim/stats`)).json()) as ScanStats;
     expect(stats.created_by_name['orch-task-7']).toBe(1);
     expect(stats.scans_by_name).toEqual({ 'orch-task-7': 1, 'orch-task-8': 1 });
   });
