@@ -35,6 +35,7 @@ export class ScannerRegistry implements OnModuleInit, OnModuleDestroy {
   /** Every entry this process has loaded, so scans on a scanner removed by a reload can finish. */
   private readonly known = new Map<string, ScannerEntry>();
   private reloading: Promise<unknown> = Promise.resolve();
+  private last: (ReloadResult & { at: Date }) | null = null;
   private readonly onSighup = () => {
     this.log.log(`SIGHUP: reloading ${this.config.scanners.configPath}`);
     void this.reload();
@@ -66,7 +67,11 @@ export class ScannerRegistry implements OnModuleInit, OnModuleDestroy {
    * an invalid one is logged with its error and changes nothing.
    */
   reload(): Promise<ReloadResult> {
-    const run = this.reloading.then(() => this.reloadNow());
+    const run = this.reloading.then(async () => {
+      const result = await this.reloadNow();
+      this.last = { ...result, at: new Date() };
+      return result;
+    });
     this.reloading = run.catch(() => undefined);
     return run;
   }
@@ -87,6 +92,11 @@ export class ScannerRegistry implements OnModuleInit, OnModuleDestroy {
       `scanner configuration reloaded (version ${this.current.version}): ${describeChanges(before, this.current)}`,
     );
     return { ok: true, version: this.current.version };
+  }
+
+  /** Outcome of the latest reload in this process (null before the first one). */
+  lastReload(): (ReloadResult & { at: Date }) | null {
+    return this.last;
   }
 
   /** An entry by id, also one removed by a reload since this process loaded it. */
