@@ -30,7 +30,10 @@ export interface ScannerList {
   pools: string[];
 }
 
-/** Capacity figures of a pool; totals count enabled scanners only. */
+/**
+ * Capacity figures of a pool: total_capacity counts enabled scanners, available_capacity the free
+ * slots of enabled scanners whose circuit is not open.
+ */
 export interface PoolSummary {
   name: string;
   is_default: boolean;
@@ -135,7 +138,8 @@ function summarise(views: ScannerView[]) {
   const enabled = views.filter((v) => v.enabled);
   const total_capacity = enabled.reduce((a, v) => a + v.max_concurrent_scans, 0);
   const total_active = views.reduce((a, v) => a + v.active_scans, 0);
-  const available_capacity = enabled.reduce((a, v) => a + v.available_capacity, 0);
+  // Free slots that can take a scan now: an open circuit's slots are not offered to new tasks.
+  const available_capacity = enabled.filter((v) => v.healthy).reduce((a, v) => a + v.available_capacity, 0);
   return {
     total_capacity,
     total_active,
