@@ -1,0 +1,16 @@
+import { Module } from '@nestjs/common';
+import { ScansModule } from '../scans/scans.module';
+import { SecurityModule } from '../security/security.module';
+import { McpModule } from './mcp/mcp.module';
+import { InfrastructureController } from './rest/infrastructure.controller';
+import { ScansController } from './rest/scans.controller';
+
+/**
+ * The HTTP entry points (api and all modes): the REST API under /api/v1 and the MCP gateway, both thin
+ * layers over the same scan services. Only AppModule imports this, and only when the HTTP API is enabled.
+ */
+@Module({
+  imports: [ScansModule, SecurityModule, McpModule],
+  controllers: [ScansController, InfrastructureController],
+})
+export class ApiModule {}

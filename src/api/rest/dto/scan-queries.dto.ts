@@ -1,0 +1,104 @@
+import { ApiPropertyOptional } from '@nestjs/swagger';
+import { Type } from 'class-transformer';
+import { IsIn, IsInt, IsOptional, IsString, Matches, Max, MaxLength, Min } from 'class-validator';
+import { SCHEMA_PROFILES, type SchemaProfile, TASK_STATUSES, type TaskStatus } from '../../../tasks/task';
+import { POOL_NAME_PATTERN } from './submit-scan.dto';
+
+/** Query of GET /api/v1/scans (list_tasks). */
+export class ListScansQueryDto {
+  @ApiPropertyOptional({ minimum: 1, maximum: 500, default: 10, description: 'Newest first.' })
+  @IsOptional()
+  @Type(() => Number)
+  @IsInt({ message: 'must be an integer' })
+  @Min(1, { message: 'must be at least 1' })
+  @Max(500, { message: 'must be at most 500' })
+  limit?: number;
+
+  @ApiPropertyOptional({ enum: TASK_STATUSES, description: 'status_filter of list_tasks.' })
+  @IsOptional()
+  @IsIn(TASK_STATUSES, { message: `must be one of ${TASK_STATUSES.join(', ')}` })
+  status?: TaskStatus;
+
+  @ApiPropertyOptional({ pattern: POOL_NAME_PATTERN.source, example: 'nessus', description: 'scanner_pool.' })
+  @IsOptional()
+  @Matches(POOL_NAME_PATTERN, { message: 'must be 1-64 of [A-Za-z0-9_-]' })
+  pool?: string;
+
+  @ApiPropertyOptional({
+    maxLength: 256,
+    example: '192.0.2.10',
+    description: 'target_filter, CIDR-aware: 10.0.0.5 matches a task on 10.0.0.0/24.',
+  })
+  @IsOptional()
+  @IsString({ message: 'must be a single value' })
+  @MaxLength(256, { message: 'must be at most 256 characters' })
+  target?: string;
+}
+
+/** `?pool=` of GET /api/v1/scanners and /api/v1/queue. */
+export class PoolQueryDto {
+  @ApiPropertyOptional({
+    pattern: POOL_NAME_PATTERN.source,
+    example: 'nessus',
+    description: 'Default: all pools / the default pool.',
+  })
+  @IsOptional()
+  @Matches(POOL_NAME_PATTERN, { message: 'must be 1-64 of [A-Za-z0-9_-]' })
+  pool?: string;
+}
+
+/** Prefix of the per-field filter parameters of GET /api/v1/scans/:taskId/results. */
+export const FILTER_PARAM_PREFIX = 'filter.';
+
+/**
+ * Query of GET /api/v1/scans/:taskId/results (get_scan_results) apart from the `filter.<field>` parameters,
+ * which ResultsQueryPipe collects before this DTO is validated.
+ */
+export class ResultsQueryDto {
+  @ApiPropertyOptional({
+    minimum: 0,
+    default: 1,
+    description: '1-based page; 0 returns every matching finding.',
+  })
+  @IsOptional()
+  @Type(() => Number)
+  @IsInt({ message: 'must be an integer' })
+  @Min(0, { message: 'must be 0 (all) or a page number' })
+  page?: number;
+
+  @ApiPropertyOptional({ minimum: 10, maximum: 100, default: 40, description: 'Clamped to 10-100.' })
+  @IsOptional()
+  @Type(() => Number)
+  @IsInt({ message: 'must be an integer' })
+  page_size?: number;
+
+  @ApiPropertyOptional({ enum: SCHEMA_PROFILES, description: "Default: the task's schema_profile." })
+  @IsOptional()
+  @IsIn(SCHEMA_PROFILES, { message: `must be one of ${SCHEMA_PROFILES.join(', ')}` })
+  schema_profile?: SchemaProfile;
+
+  @ApiPropertyOptional({
+    type: String,
+    example: 'host,plugin_id,severity,cve',
+    description:
+      'Comma-separated field list instead of a profile (only without a non-default schema_profile).',
+  })
+  @IsOptional()
+  @IsString({ message: 'must be a comma-separated list given once' })
+  @MaxLength(4000, { message: 'must be at most 4000 characters' })
+  custom_fields?: string;
+
+  @ApiPropertyOptional({
+    type: String,
+    example: '{"severity":">=3","exploit_available":true}',
+    description:
+      'Filters as one JSON object (AND of field conditions; strings match case-insensitive substrings, numbers ' +
+      'take >, >=, <, <= or = prefixes, booleans match exactly, list fields match when any element does). ' +
+      'Alternatively pass one query parameter per field: filter.severity=>=3&filter.plugin_name=ssl. ' +
+      'Both forms may be combined; a field may appear in only one of them.',
+  })
+  @IsOptional()
+  @IsString({ message: 'must be a JSON object given once' })
+  @MaxLength(8000, { message: 'must be at most 8000 characters' })
+  filters?: string;
+}

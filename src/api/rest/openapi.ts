@@ -1,0 +1,59 @@
+import type { INestApplication } from '@nestjs/common';
+import { DocumentBuilder, SwaggerModule, type OpenAPIObject } from '@nestjs/swagger';
+import type { NextFunction, Request, Response } from 'express';
+import { acceptTraceId } from '../../common/trace/trace-id';
+import { AppConfig } from '../../config/app-config';
+import { identifyClient, parseApiKeys } from '../../security/api-key.guard';
+import { ApiModule } from '../api.module';
+
+/** Where the OpenAPI UI and its JSON document are served. */
+export const OPENAPI_PATH = 'api/docs';
+export const OPENAPI_JSON_PATH = 'api/docs-json';
+
+/** The OpenAPI 3 document of the REST API, generated from the controllers and DTOs. */
+export function buildOpenApiDocument(app: INestApplication): OpenAPIObject {
+  const config = new DocumentBuilder()
+    .setTitle('nessus-mcp-gateway REST API')
+    .setDescription(
+      'Runs Tenable Nessus scans through a queue. Submit a scan (202), poll its status until `completed`, then ' +
+        'read the findings (JSON or JSON lines) or download the raw .nessus report. Every response carries ' +
+        '`X-Trace-Id`; every error is `{statusCode, error, message, trace_id}`. The same operations are ' +
+        'available as MCP tools at /mcp.',
+    )
+    .setVersion('1')
+    .addBearerAuth({ type: 'http', scheme: 'bearer', description: 'One of the API_KEYS tokens.' })
+    .addTag('scans', 'Submit, track, read and cancel scans')
+    .addTag('infrastructure', 'Scanners, pools and the queue')
+    .build();
+  // ApiModule's own controllers only: the MCP transport endpoints (in McpModule) are not REST operations.
+  return SwaggerModule.createDocument(app, config, {
+    include: [ApiModule],
+    deepScanRoutes: false,
+    operationIdFactory: (_controller, method) => method,
+  });
+}
+
+/**
+ * Serves the UI at /api/docs and the JSON at /api/docs-json (call before the app is initialised). When
+ * API_KEYS is set they need the bearer token like every other /api route (SPEC §8).
+ */
+export function setupOpenApi(app: INestApplication): void {
+  const keys = parseApiKeys(app.get(AppConfig).security.apiKeys);
+  // These routes sit in front of Nest's middleware, so the trace id is settled here (the same way).
+  app.use(`/${OPENAPI_PATH}`, (req: Request & { traceId?: string }, res: Response, next: NextFunction) => {
+    req.traceId ??= acceptTraceId(req.headers['x-trace-id']);
+    res.setHeader('X-Trace-Id', req.traceId);
+    if (keys.length === 0 || identifyClient(req.headers.authorization, keys)) return next();
+    res.setHeader('WWW-Authenticate', 'Bearer');
+    res.status(401).json({
+      statusCode: 401,
+      error: 'Unauthorized',
+      message: 'an API key is required: send Authorization: Bearer <key>',
+      trace_id: req.traceId,
+    });
+  });
+  SwaggerModule.setup(OPENAPI_PATH, app, () => buildOpenApiDocument(app), {
+    jsonDocumentUrl: OPENAPI_JSON_PATH,
+    yamlDocumentUrl: 'api/docs-yaml',
+  });
+}
