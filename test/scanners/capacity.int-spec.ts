@@ -71,13 +71,13 @@ beforeAll(async () => {
   if (redis.client.status !== 'ready') await once(redis.client, 'ready');
   leases = new CapacityLeases(redis);
   raw = redis.client;
-});
+}, 30_000);
 
 afterAll(async () => {
   await Promise.all(children.map((c) => stopChild(c, 'SIGKILL')));
   await deletePrefix(raw, prefix);
   await redis.onApplicationShutdown();
-});
+}, 30_000);
 
 describe('CapacityLeases across processes', () => {
   it('three competing processes never hold more leases than a scanner allows, and spread over the pool', async () => {

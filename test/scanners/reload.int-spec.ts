@@ -128,7 +128,7 @@ beforeAll(async () => {
   writeFileSync(file, `nessus:\n${scanner('s1')}${scanner('s2')}`);
   moduleRef = await boot();
   registry = moduleRef.get(ScannerRegistry);
-});
+}, 30_000);
 
 afterAll(async () => {
   for (const p of childProcs)
@@ -136,7 +136,7 @@ afterAll(async () => {
   await deletePrefix(moduleRef.get(RedisService).client, prefix);
   await moduleRef.close();
   rmSync(dir, { recursive: true, force: true });
-});
+}, 30_000);
 
 describe('kill -HUP of a running process', () => {
   it('swaps in a valid file, and keeps the old configuration on an invalid one, logging why', async () => {

@@ -55,13 +55,13 @@ beforeAll(async () => {
   if (redis.client.status !== 'ready') await new Promise((r) => redis.client.once('ready', r));
   registry = moduleRef.get(ScannerRegistry);
   scanners = moduleRef.get(ScannersService);
-});
+}, 30_000);
 
 afterAll(async () => {
   await deletePrefix(moduleRef.get(RedisService).client, prefix);
   await moduleRef.close();
   rmSync(dir, { recursive: true, force: true });
-});
+}, 30_000);
 
 describe('ScannerRegistry.select', () => {
   it('goes round-robin over the enabled scanners of the default pool and waits when it is full', async () => {
