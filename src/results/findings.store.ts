@@ -1,7 +1,8 @@
 /**
  * The findings store of one task directory, written once at export time and read by every
  * get_scan_results call:
- * - `findings.ndjson`: one JSON finding per line, in report order (the full records);
+ * - `findings.ndjson`: one JSON finding per line, in report order (the full records, with null and
+ *   empty fields left out; profiles.ts `project` restores them);
  * - `findings.idx`: a compact columnar index — dictionary-coded strings, numbers, booleans and the
  *   CVE list of every finding, the byte offset of each NDJSON line, and the display order
  *   (severity descending, then report order) — so a filtered page is computed from the index and
@@ -17,6 +18,7 @@ import { once } from 'node:events';
 
 import type { Finding, FindingField } from './finding';
 import { type FilterCondition, matchesAll, matchesValue } from './filters';
+import { ownCopy } from './text-bounds';
 
 export const FINDINGS_FILE = 'findings.ndjson';
 export const INDEX_FILE = 'findings.idx';
@@ -55,22 +57,31 @@ const LIST_FIELDS = ['cve'] as const satisfies readonly FindingField[];
 type Typed = Float64Array | Int32Array | Uint8Array;
 type SectionType = 'f64' | 'i32' | 'u8';
 
+/** An append-only column in fixed-size blocks: no doubling, no copies, memory close to what is used. */
 class Growable<T extends Typed> {
-  private buf: T;
+  private static readonly BLOCK = 1 << 16;
+  private readonly blocks: T[] = [];
   length = 0;
-  constructor(private readonly make: (n: number) => T) {
-    this.buf = make(1024);
-  }
+  constructor(private readonly make: (n: number) => T) {}
   push(v: number): void {
-    if (this.length === this.buf.length) {
-      const next = this.make(this.buf.length * 2);
-      next.set(this.buf);
-      this.buf = next;
-    }
-    this.buf[this.length++] = v;
+    const at = this.length % Growable.BLOCK;
+    if (at === 0) this.blocks.push(this.make(Growable.BLOCK));
+    this.blocks[this.blocks.length - 1][at] = v;
+    this.length++;
   }
-  view(): T {
-    return this.buf.subarray(0, this.length) as T;
+  get(i: number): number {
+    return this.blocks[Math.floor(i / Growable.BLOCK)][i % Growable.BLOCK];
+  }
+  /** The used part of each block, in order. */
+  *chunks(): Generator<T> {
+    for (let b = 0; b < this.blocks.length; b++) {
+      const used = Math.min(Growable.BLOCK, this.length - b * Growable.BLOCK);
+      yield this.blocks[b].subarray(0, used) as T;
+    }
+  }
+  get type(): SectionType {
+    const sample = this.make(0);
+    return sample instanceof Float64Array ? 'f64' : sample instanceof Int32Array ? 'i32' : 'u8';
   }
 }
 
@@ -85,8 +96,9 @@ class Dictionary {
     let c = this.codes.get(value);
     if (c === undefined) {
       c = this.values.length;
-      this.values.push(value);
-      this.codes.set(value, c);
+      const own = ownCopy(value);
+      this.values.push(own);
+      this.codes.set(own, c);
     }
     return c;
   }
@@ -114,6 +126,7 @@ interface IndexHeader<M> {
 }
 
 const NULL_CODE = -1;
+const WRITE_BUFFER_BYTES = 4 * 1024 * 1024;
 const BOOL_NULL = 2;
 
 /** Streams findings into a new store; nothing is visible under the final names until commit(). */
@@ -139,7 +152,7 @@ export class FindingsStoreWriter<M = unknown> {
   constructor(private readonly dir: string) {
     this.ndjsonTemp = join(dir, FINDINGS_FILE + this.suffix);
     this.indexTemp = join(dir, INDEX_FILE + this.suffix);
-    this.out = createWriteStream(this.ndjsonTemp, { flags: 'wx' });
+    this.out = createWriteStream(this.ndjsonTemp, { flags: 'wx', highWaterMark: WRITE_BUFFER_BYTES });
     this.out.on('error', (err) => (this.failure ??= err));
     for (const f of DICT_FIELDS) this.dicts.set(f, { dict: new Dictionary(), codes: new Growable(i32) });
     for (const f of NUMBER_FIELDS) this.numbers.set(f, new Growable(f64));
@@ -153,7 +166,7 @@ export class FindingsStoreWriter<M = unknown> {
 
   /** Buffers one finding; call drain() regularly so the buffer is written out. */
   add(finding: Finding): void {
-    const line = JSON.stringify(finding) + '\n';
+    const line = JSON.stringify(compact(finding)) + '\n';
     const size = Buffer.byteLength(line);
     this.offsets.push(this.bytes);
     this.bytes += size;
@@ -191,7 +204,8 @@ export class FindingsStoreWriter<M = unknown> {
     const chunk = this.pending.join('');
     this.pending = [];
     this.pendingBytes = 0;
-    if (!this.out.write(chunk)) await Promise.race([once(this.out, 'drain'), once(this.out, 'error')]);
+    // Let the stream buffer a few MB so disk writes overlap with parsing; once() rejects on 'error'.
+    if (!this.out.write(chunk)) await once(this.out, 'drain');
     if (this.failure) throw this.failure;
   }
 
@@ -218,34 +232,37 @@ export class FindingsStoreWriter<M = unknown> {
   }
 
   private async writeIndex(meta: M): Promise<void> {
-    const buffers: Typed[] = [];
+    const parts: Array<Iterable<Typed>> = [];
     const sections: Record<string, SectionRef> = {};
     let offset = 0;
-    const section = (name: string, data: Typed): string => {
-      const type: SectionType =
-        data instanceof Float64Array ? 'f64' : data instanceof Int32Array ? 'i32' : 'u8';
+    const section = (name: string, data: Growable<Typed> | Typed): string => {
+      const isColumn = data instanceof Growable;
+      const type: SectionType = isColumn
+        ? data.type
+        : data instanceof Float64Array
+          ? 'f64'
+          : data instanceof Int32Array
+            ? 'i32'
+            : 'u8';
       sections[name] = { type, offset, length: data.length };
-      buffers.push(data);
-      offset += pad8(data.byteLength);
+      parts.push(isColumn ? data.chunks() : [data]);
+      offset += pad8(data.length * (type === 'f64' ? 8 : type === 'i32' ? 4 : 1));
       return name;
     };
     const columns: Record<string, ColumnHeader> = {};
-    section('offsets', this.offsets.view());
-    const severity = this.numbers.get('severity')!.view();
-    section('order', displayOrder(severity));
+    section('offsets', this.offsets);
+    section('order', displayOrder(this.numbers.get('severity')!));
     for (const [f, col] of this.dicts) {
-      columns[f] = { kind: 'dict', dict: col.dict.values, codes: section(`${f}.codes`, col.codes.view()) };
+      columns[f] = { kind: 'dict', dict: col.dict.values, codes: section(`${f}.codes`, col.codes) };
     }
-    for (const [f, col] of this.numbers)
-      columns[f] = { kind: 'number', values: section(`${f}.values`, col.view()) };
-    for (const [f, col] of this.bools)
-      columns[f] = { kind: 'bool', values: section(`${f}.values`, col.view()) };
+    for (const [f, col] of this.numbers) columns[f] = { kind: 'number', values: section(`${f}.values`, col) };
+    for (const [f, col] of this.bools) columns[f] = { kind: 'bool', values: section(`${f}.values`, col) };
     for (const [f, col] of this.lists) {
       columns[f] = {
         kind: 'list',
         dict: col.dict.values,
-        starts: section(`${f}.starts`, col.starts.view()),
-        items: section(`${f}.items`, col.items.view()),
+        starts: section(`${f}.starts`, col.starts),
+        items: section(`${f}.items`, col.items),
       };
     }
     const header: IndexHeader<M> = {
@@ -265,10 +282,13 @@ export class FindingsStoreWriter<M = unknown> {
     const fh = await open(this.indexTemp, 'wx');
     try {
       await fh.write(prefix);
-      for (const data of buffers) {
-        const bytes = Buffer.from(data.buffer, data.byteOffset, data.byteLength);
-        await fh.write(bytes);
-        const padding = pad8(bytes.length) - bytes.length;
+      for (const chunks of parts) {
+        let written = 0;
+        for (const data of chunks) {
+          await fh.write(Buffer.from(data.buffer, data.byteOffset, data.byteLength));
+          written += data.byteLength;
+        }
+        const padding = pad8(written) - written;
         if (padding > 0) await fh.write(Buffer.alloc(padding));
       }
       await fh.sync();
@@ -276,6 +296,17 @@ export class FindingsStoreWriter<M = unknown> {
       await fh.close();
     }
   }
+}
+
+/** The finding without null, empty-list and empty-object fields: lines are smaller and faster to write. */
+function compact(finding: Finding): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(finding)) {
+    if (v === null || (Array.isArray(v) && v.length === 0)) continue;
+    if (k === 'other' && Object.keys(v as object).length === 0) continue;
+    out[k] = v;
+  }
+  return out;
 }
 
 function pad8(n: number): number {
@@ -292,16 +323,16 @@ async function syncFile(path: string): Promise<void> {
 }
 
 /** Row ids sorted by severity descending, report order within a severity (a counting sort). */
-function displayOrder(severity: Float64Array): Int32Array {
+function displayOrder(severity: Growable<Float64Array>): Int32Array {
   const counts = [0, 0, 0, 0, 0];
-  for (const s of severity) counts[s]++;
+  for (const chunk of severity.chunks()) for (const s of chunk) counts[s]++;
   const next = [0, 0, 0, 0, 0];
   for (let s = 3, at = counts[4]; s >= 0; s--) {
     next[s] = at;
     at += counts[s];
   }
   const order = new Int32Array(severity.length);
-  for (let i = 0; i < severity.length; i++) order[next[severity[i]]++] = i;
+  for (let i = 0; i < severity.length; i++) order[next[severity.get(i)]++] = i;
   return order;
 }
 

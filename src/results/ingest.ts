@@ -28,8 +28,8 @@ export class NessusReportError extends Error {
   }
 }
 
-const READ_CHUNK_BYTES = 1 << 20;
-const WRITE_FLUSH_BYTES = 1 << 20;
+const READ_CHUNK_BYTES = 512 * 1024;
+const WRITE_FLUSH_BYTES = 512 * 1024;
 
 /**
  * Streams `nessusPath` (the raw export, left in place for GET /scans/:taskId/report) into the findings

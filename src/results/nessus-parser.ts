@@ -9,6 +9,7 @@ import { type Finding, severityLabel } from './finding';
 import {
   BoundedText,
   LONG_TEXT_LIMIT_BYTES,
+  ownCopy,
   MAX_LIST_ELEMENTS,
   MAX_OTHER_FIELDS,
   SHORT_TEXT_LIMIT_BYTES,
@@ -124,6 +125,12 @@ function shortText(value: string | undefined): string | null {
   if (value === undefined) return null;
   const trimmed = value.trim();
   return trimmed === '' ? null : truncateText(trimmed, SHORT_TEXT_LIMIT_BYTES);
+}
+
+/** shortText for values kept after the current host (see ownCopy). */
+function keptText(value: string | undefined): string | null {
+  const text = shortText(value);
+  return text === null ? null : ownCopy(text);
 }
 
 function toInt(value: string | undefined): number {
@@ -299,7 +306,7 @@ export class NessusReportParser {
         this.sawRoot = true;
         return;
       case 'Report':
-        this.metadata.report_name = shortText(tag.attributes.name);
+        this.metadata.report_name = keptText(tag.attributes.name);
         return;
       case 'ReportHost':
         this.host = { name: tag.attributes.name ?? '', tags: new Map(), findings: 0 };
@@ -350,7 +357,7 @@ export class NessusReportParser {
         this.host = null;
         break;
       case 'policyName':
-        if (this.text) this.metadata.policy_name = shortText(this.text.value());
+        if (this.text) this.metadata.policy_name = keptText(this.text.value());
         break;
       case 'name':
         if (this.preference && this.text) this.preference.name = this.text.value();
@@ -360,7 +367,7 @@ export class NessusReportParser {
         break;
       case 'preference': {
         const key = this.preference?.name ? SERVER_PREFERENCES[this.preference.name] : undefined;
-        if (key && this.preference?.value) this.metadata[key] = shortText(this.preference.value);
+        if (key && this.preference?.value) this.metadata[key] = keptText(this.preference.value);
         this.preference = null;
         break;
       }
@@ -375,10 +382,10 @@ export class NessusReportParser {
   }
 
   private finishHost(host: HostContext): void {
-    const tag = (name: string) => shortText(host.tags.get(name));
+    const tag = (name: string) => keptText(host.tags.get(name));
     const credentialed = host.tags.get('Credentialed_Scan');
     this.handlers.hostEnd?.({
-      host: truncateText(host.name, SHORT_TEXT_LIMIT_BYTES),
+      host: ownCopy(truncateText(host.name, SHORT_TEXT_LIMIT_BYTES)),
       host_ip: tag('host-ip'),
       host_fqdn: tag('host-fqdn'),
       os: tag('operating-system') ?? tag('os'),

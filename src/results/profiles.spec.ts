@@ -50,10 +50,14 @@ describe('schema profiles', () => {
   });
 
   it('projects a stored finding onto the selected fields', () => {
-    expect(project({ host: 'a', severity: 2, description: 'd' }, ['severity', 'host', 'cve'])).toEqual({
+    expect(
+      project({ host: 'a', severity: 2, description: 'd' }, ['severity', 'host', 'cve', 'solution', 'other']),
+    ).toEqual({
       severity: 2,
       host: 'a',
-      cve: null,
+      cve: [],
+      solution: null,
+      other: {},
     });
   });
 });

@@ -1,7 +1,7 @@
 /** Schema profiles and custom_fields (SPEC §5): which finding fields a results page carries. Pure. */
 import { ValidationError } from '../common/errors';
 import { SCHEMA_PROFILES, type SchemaProfile } from '../tasks/task';
-import { FINDING_FIELD_NAMES, type FindingField, isFindingField } from './finding';
+import { FINDING_FIELDS, FINDING_FIELD_NAMES, type FindingField, isFindingField } from './finding';
 
 const MINIMAL: readonly FindingField[] = [
   'host',
@@ -59,12 +59,17 @@ export function selectFields(
   return { profile: 'custom', fields: [...new Set(customFields as FindingField[])] };
 }
 
-/** The selected fields of a stored finding, in selection order. */
+function emptyValue(field: FindingField): unknown {
+  const type = FINDING_FIELDS[field];
+  return type === 'string[]' ? [] : type === 'object' ? {} : null;
+}
+
+/** The selected fields of a stored finding, in selection order; absent fields are null, [] or {}. */
 export function project(
   row: Record<string, unknown>,
   fields: readonly FindingField[],
 ): Record<string, unknown> {
   const out: Record<string, unknown> = {};
-  for (const f of fields) out[f] = row[f] ?? null;
+  for (const f of fields) out[f] = row[f] ?? emptyValue(f);
   return out;
 }

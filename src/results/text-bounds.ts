@@ -11,6 +11,14 @@ export const MAX_OTHER_FIELDS = 64;
 
 const encoder = new TextEncoder();
 
+/**
+ * A flat copy of `text`. Strings cut from a parser's input can be slices that keep the whole input
+ * chunk alive; anything kept beyond the current item is copied so retained memory stays small.
+ */
+export function ownCopy(text: string): string {
+  return Buffer.from(text, 'utf8').toString('utf8');
+}
+
 export function truncationMarker(droppedBytes: number): string {
   return `…[truncated ${droppedBytes} bytes]`;
 }
@@ -21,11 +29,12 @@ export function truncationMarker(droppedBytes: number): string {
  */
 export function utf8Prefix(text: string, limitBytes: number): { prefix: string; droppedBytes: number } {
   if (text.length * 3 <= limitBytes) return { prefix: text, droppedBytes: 0 };
+  const bytes = Buffer.byteLength(text);
+  if (bytes <= limitBytes) return { prefix: text, droppedBytes: 0 };
   const buf = new Uint8Array(limitBytes);
   const { read } = encoder.encodeInto(text, buf);
-  if (read >= text.length) return { prefix: text, droppedBytes: 0 };
   const prefix = text.slice(0, read);
-  return { prefix, droppedBytes: Buffer.byteLength(text) - Buffer.byteLength(prefix) };
+  return { prefix, droppedBytes: bytes - Buffer.byteLength(prefix) };
 }
 
 /** Cuts `text` to `limitBytes` of UTF-8 and appends a marker saying how much was left out. */
@@ -51,23 +60,28 @@ export class BoundedText {
       return;
     }
     this.kept += piece;
-    // A char is at most 3 UTF-8 bytes per UTF-16 unit, so below limit/3 units there is nothing to check.
-    if (this.kept.length * 3 > this.limitBytes && this.kept.length > this.limitBytes / 3) {
-      const { prefix, droppedBytes } = utf8Prefix(this.kept, this.limitBytes);
-      if (droppedBytes > 0) {
-        this.kept = prefix;
-        this.droppedBytes += droppedBytes;
-        this.full = true;
-      }
+    // Past `limitBytes` UTF-16 units the text is surely over the byte limit: cut now. Below it,
+    // memory is bounded anyway and value() checks the bytes once.
+    if (this.kept.length > this.limitBytes) this.cut();
+  }
+
+  private cut(): void {
+    const { prefix, droppedBytes } = utf8Prefix(this.kept, this.limitBytes);
+    if (droppedBytes > 0) {
+      this.kept = prefix;
+      this.droppedBytes += droppedBytes;
+      this.full = true;
     }
   }
 
   get truncated(): boolean {
+    if (!this.full) this.cut();
     return this.droppedBytes > 0;
   }
 
   /** The text with outer white space trimmed, and the truncation marker if anything was cut. */
   value(): string {
+    if (!this.full) this.cut();
     if (this.droppedBytes === 0) return this.kept.trim();
     return this.kept.trimStart() + truncationMarker(this.droppedBytes);
   }
