@@ -26,8 +26,9 @@ export interface TaskListPage {
 const REBUILD_LOCK_MS = 60_000;
 const REBUILD_BATCH = 200;
 const REBUILD_WAIT_MS = 10 * 60_000;
-/** A query block so wide that it holds more distinct task blocks than this is refused rather than run. */
-const MAX_UNION_KEYS = 20_000;
+/** Term keys per ZUNIONSTORE; a wider target query (e.g. 10.0.0.0/8) is unioned in steps. */
+const UNION_CHUNK = 1000;
+const TEMP_TTL_MS = 60_000;
 
 /*
  * Upsert: replaces a task's memberships atomically; an older version never overwrites a newer one, so
@@ -40,6 +41,8 @@ local function unindex(o)
   redis.call('ZREM', p .. 'status:' .. tostring(o.s), id)
   redis.call('ZREM', p .. 'pool:' .. tostring(o.p), id)
   redis.call('ZREM', p .. 'client:' .. tostring(o.u), id)
+  redis.call('ZREM', p .. 'sp:' .. tostring(o.s) .. ':' .. tostring(o.p), id)
+  redis.call('ZREM', p .. 'sc:' .. tostring(o.s) .. ':' .. tostring(o.u), id)
   for _, t in ipairs(o.x or {}) do
     redis.call('ZREM', p .. 't:' .. t, id)
     if string.sub(t, 1, 2) == 'n:' and redis.call('EXISTS', p .. 't:' .. t) == 0 then
@@ -64,6 +67,8 @@ redis.call('ZADD', p .. 'all', score, id)
 redis.call('ZADD', p .. 'status:' .. n.s, score, id)
 redis.call('ZADD', p .. 'pool:' .. n.p, score, id)
 redis.call('ZADD', p .. 'client:' .. n.u, score, id)
+redis.call('ZADD', p .. 'sp:' .. n.s .. ':' .. n.p, score, id)
+redis.call('ZADD', p .. 'sc:' .. n.s .. ':' .. n.u, score, id)
 for _, t in ipairs(n.x) do
   redis.call('ZADD', p .. 't:' .. t, score, id)
   if string.sub(t, 1, 2) == 'n:' then redis.call('ZADD', p .. 'tlex', 0, string.sub(t, 3)) end
@@ -140,9 +145,12 @@ export class TaskIndex {
     return this.run(async () => {
       const client = this.redis.client;
       const filters: string[] = [];
-      if (query.status) filters.push(this.key('status', query.status));
-      if (query.pool !== undefined) filters.push(this.key('pool', query.pool));
-      if (query.clientId !== undefined) filters.push(this.key('client', query.clientId));
+      const { status, pool, clientId } = query;
+      // Status combined with pool or client has its own set, so the common filters need no intersection.
+      if (status && pool !== undefined) filters.push(this.key('sp', status, pool));
+      if (status && clientId !== undefined) filters.push(this.key('sc', status, clientId));
+      if (!status && pool !== undefined) filters.push(this.key('pool', pool));
+      if (!status && clientId !== undefined) filters.push(this.key('client', clientId));
 
       let termKeys: string[] | null = null;
       if (query.target !== undefined && query.target.trim() !== '') {
@@ -150,34 +158,39 @@ export class TaskIndex {
         if (termKeys.length === 0) return { taskIds: [], total: 0 };
       }
 
-      // A filter holding every task (one client, one pool) filters nothing; dropping it keeps the
-      // intersection small.
-      const cards = (await client
-        .pipeline([['zcard', this.key('all')], ...filters.map((k) => ['zcard', k])])
-        .exec()) as Array<[Error | null, number]>;
-      const all = cards[0][1];
+      // The universe: every task, or every task in the status. A filter set as large as it (one client,
+      // one pool) filters nothing; dropping it keeps intersections rare and small.
+      const universe = status ? this.key('status', status) : this.key('all');
+      const cards = (await client.pipeline([universe, ...filters].map((k) => ['zcard', k])).exec()) as Array<
+        [Error | null, number]
+      >;
+      if (cards[0][1] === 0) return { taskIds: [], total: 0 };
       const effective: string[] = [];
       for (let i = 0; i < filters.length; i++) {
         const card = cards[i + 1][1];
         if (card === 0) return { taskIds: [], total: 0 };
-        if (card < all) effective.push(filters[i]);
+        if (card < cards[0][1]) effective.push(filters[i]);
       }
 
       const tmp = this.key('tmp', randomBytes(8).toString('hex'));
-      const tx = client.multi();
       const temps: string[] = [];
+      const sets = [...effective];
+      // The status must still apply when every filter set carrying it was dropped.
+      if (status && effective.length === 0 && termKeys) sets.push(universe);
       if (termKeys) {
-        temps.push(`${tmp}:u`);
-        tx.zunionstore(`${tmp}:u`, termKeys.length, ...termKeys, 'AGGREGATE', 'MAX');
-        effective.unshift(`${tmp}:u`);
+        const union = `${tmp}:u`;
+        temps.push(union);
+        sets.unshift(union);
+        await this.unionInto(union, termKeys);
       }
-      let source = effective.length === 1 ? effective[0] : this.key('all');
-      if (effective.length > 1) {
+      const tx = client.multi();
+      let source = sets.length === 1 ? sets[0] : universe;
+      if (sets.length > 1) {
         source = `${tmp}:i`;
         temps.push(source);
-        tx.zinterstore(source, effective.length, ...effective, 'AGGREGATE', 'MAX');
+        tx.zinterstore(source, sets.length, ...sets, 'AGGREGATE', 'MAX');
       }
-      const at = temps.length;
+      const at = sets.length > 1 ? 1 : 0;
       tx.zrevrange(source, 0, limit - 1);
       tx.zcard(source);
       if (temps.length) tx.del(...temps);
@@ -197,13 +210,37 @@ export class TaskIndex {
     for (const range of plan.lexRanges) {
       const inside = await this.redis.client.zrangebylex(this.key('tlex'), range.min, range.max);
       for (const block of inside) if (isInsideRange(block, range)) terms.add(netTerm(block));
-      if (terms.size > MAX_UNION_KEYS) {
-        throw new UnavailableError(
-          `target filter ${JSON.stringify(target.slice(0, 64))} is too wide; narrow it`,
-        );
-      }
     }
     return [...terms].map((t) => this.key('t', t));
+  }
+
+  /** ZUNIONSTORE of many keys: in chunks into partial sets, then once over the partials. */
+  private async unionInto(dest: string, keys: string[]): Promise<void> {
+    const client = this.redis.client;
+    if (keys.length <= UNION_CHUNK) {
+      await client
+        .multi()
+        .zunionstore(dest, keys.length, ...keys, 'AGGREGATE', 'MAX')
+        .pexpire(dest, TEMP_TTL_MS)
+        .exec();
+      return;
+    }
+    const partials: string[] = [];
+    const pipe = client.pipeline();
+    for (let i = 0; i < keys.length; i += UNION_CHUNK) {
+      const part = `${dest}:${partials.length}`;
+      const chunk = keys.slice(i, i + UNION_CHUNK);
+      partials.push(part);
+      // The TTL removes partial sets even if this process dies before deleting them.
+      pipe.zunionstore(part, chunk.length, ...chunk, 'AGGREGATE', 'MAX').pexpire(part, TEMP_TTL_MS);
+    }
+    await pipe.exec();
+    await client
+      .multi()
+      .zunionstore(dest, partials.length, ...partials, 'AGGREGATE', 'MAX')
+      .pexpire(dest, TEMP_TTL_MS)
+      .del(...partials)
+      .exec();
   }
 
   /** True once the index was (re)built from the files since Redis last lost it. */

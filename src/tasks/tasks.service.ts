@@ -18,6 +18,8 @@ export interface ListTasksQuery {
 
 export const DEFAULT_LIST_LIMIT = 10;
 export const MAX_LIST_LIMIT = 500;
+/** Upper bound of unfinished tasks one reconcile pass looks at per status. */
+const UNFINISHED_SCAN_LIMIT = 100_000;
 
 function notFound(taskId: unknown): NotFoundError {
   const shown =
@@ -153,6 +155,28 @@ export class TasksService implements OnApplicationBootstrap {
       tasks.push(toPublicTask(task));
     }
     return { tasks, total: Math.max(total, tasks.length) };
+  }
+
+  /** The task, or null for an unknown or malformed id. */
+  async find(taskId: string): Promise<Task | null> {
+    return isValidTaskId(taskId) ? this.store.get(taskId) : null;
+  }
+
+  /** The task's directory (the id is validated first). */
+  taskDir(taskId: string): string {
+    return this.store.taskDir(taskId);
+  }
+
+  /** Every queued or running task, oldest first, read from the index (rebuilt from the files if lost). */
+  async *unfinished(): AsyncIterable<Task> {
+    await this.index.ensureBuilt(this.store);
+    for (const status of ['queued', 'running'] as const) {
+      const { taskIds } = await this.index.list({ limit: UNFINISHED_SCAN_LIMIT, status });
+      for (const id of taskIds.reverse()) {
+        const task = await this.store.get(id).catch(() => null);
+        if (task && task.status === status) yield task;
+      }
+    }
   }
 
   toPublic(task: Task): PublicTask {
