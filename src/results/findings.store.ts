@@ -347,6 +347,14 @@ const SCAN_BATCH_ROWS = 2000;
 /** Adjacent lines are fetched in one read up to this many bytes. */
 const MAX_READ_SPAN = 4 * 1024 * 1024;
 
+/** The store was replaced while being read (a re-ingest between the two renames); reading again will work. */
+export class StoreChangedError extends Error {
+  constructor(dir: string) {
+    super(`the findings store in ${dir} is being replaced`);
+    this.name = 'StoreChangedError';
+  }
+}
+
 /** A committed store, opened read-only. Immutable once written, so instances are cached. */
 export class FindingsStore<M = unknown> {
   private constructor(
@@ -397,8 +405,7 @@ export class FindingsStore<M = unknown> {
     ) as IndexHeader<M>;
     if (header.version !== FORMAT_VERSION)
       throw new Error(`${INDEX_FILE} in ${dir} has format ${header.version}`);
-    if (header.ndjson_bytes !== ndjsonSize)
-      throw new Error(`${FINDINGS_FILE} in ${dir} does not match its index`);
+    if (header.ndjson_bytes !== ndjsonSize) throw new StoreChangedError(dir);
     const base = pad8(MAGIC.length + 4 + headerLength);
     // Typed-array views need an 8-byte aligned buffer; copy once if readFile's is not.
     const aligned = file.byteOffset % 8 === 0 ? file : Buffer.from(file);
@@ -499,6 +506,7 @@ export class FindingsStore<M = unknown> {
     const rows = new Map<number, Record<string, unknown>>();
     const fh = await open(join(this.dir, FINDINGS_FILE), 'r');
     try {
+      if ((await fh.stat()).size !== this.header.ndjson_bytes) throw new StoreChangedError(this.dir);
       let i = 0;
       while (i < byOffset.length) {
         // Coalesce consecutive lines into one read.

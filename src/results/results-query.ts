@@ -1,5 +1,5 @@
 /** get_scan_results (SPEC §5): a filtered, paged, profiled view of a completed task's findings. */
-import { ConflictError, NotFoundError } from '../common/errors';
+import { ConflictError, NotFoundError, UnavailableError } from '../common/errors';
 import type {
   AuthenticationStatus,
   ResultsSummary,
@@ -16,8 +16,8 @@ import {
   SEVERITY_LABELS,
   UNTRUSTED_TEXT_FIELDS,
 } from './finding';
-import { compileFilters, type FilterValue } from './filters';
-import { FindingsStore } from './findings.store';
+import { compileFilters, type FilterCondition, type FilterValue } from './filters';
+import { FindingsStore, StoreChangedError } from './findings.store';
 import type { StoredResultsMeta } from './ingest';
 import { pageWindow } from './paging';
 import { project, selectFields } from './profiles';
@@ -108,14 +108,19 @@ export async function queryResults(task: Task, taskDir: string, q: ResultsQuery)
   const conditions = compileFilters(q.filters);
   pageWindow(0, q.page, q.page_size);
 
-  const store = await FindingsStore.open<StoredResultsMeta>(taskDir);
-  if (!store)
-    throw new NotFoundError(`results are not available: task ${task.task_id} has no parsed findings`);
-
-  const ids = await store.select(conditions);
-  const window = pageWindow(ids.length, q.page, q.page_size);
-  const rows = await store.read(Array.from(ids.subarray(window.start, window.end)));
-  const meta = store.meta;
+  let read: Awaited<ReturnType<typeof readPage>>;
+  try {
+    read = await readPage(task, taskDir, conditions, q);
+  } catch (err) {
+    if (!(err instanceof StoreChangedError)) throw err;
+    // Results were re-ingested under us; the second read sees the new store, or says to retry.
+    read = await readPage(task, taskDir, conditions, q).catch((again: unknown) => {
+      throw again instanceof StoreChangedError
+        ? new UnavailableError(`results of task ${task.task_id} are being rewritten; retry shortly`, 1)
+        : again;
+    });
+  }
+  const { window, rows, meta } = read;
 
   const fields = [...selection.fields];
   return {
@@ -159,6 +164,16 @@ export async function queryResults(task: Task, taskDir: string, q: ResultsQuery)
     },
     filters_applied: { ...(q.filters ?? {}) },
   };
+}
+
+async function readPage(task: Task, taskDir: string, conditions: FilterCondition[], q: ResultsQuery) {
+  const store = await FindingsStore.open<StoredResultsMeta>(taskDir);
+  if (!store)
+    throw new NotFoundError(`results are not available: task ${task.task_id} has no parsed findings`);
+  const ids = await store.select(conditions);
+  const window = pageWindow(ids.length, q.page, q.page_size);
+  const rows = await store.read(Array.from(ids.subarray(window.start, window.end)));
+  return { window, rows, meta: store.meta };
 }
 
 /** The page as JSON-NL: schema, scan_metadata, one vulnerability per finding, pagination (+ filters_applied). */

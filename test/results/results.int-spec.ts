@@ -9,7 +9,7 @@ import {
   writeSyntheticReport,
   type SyntheticReportOptions,
 } from '../../simulator/report-generator';
-import { ConflictError, NotFoundError, ValidationError } from '../../src/common/errors';
+import { ConflictError, NotFoundError, UnavailableError, ValidationError } from '../../src/common/errors';
 import { FINDING_FIELD_NAMES } from '../../src/results/finding';
 import { FINDINGS_FILE, INDEX_FILE } from '../../src/results/findings.store';
 import { ingestNessusReport, NessusReportError } from '../../src/results/ingest';
@@ -544,6 +544,15 @@ describe('the findings store', () => {
     await ingestNessusReport(FIXTURE, dir, { scanType: 'authenticated' });
     expect((await readdir(dir)).sort()).toEqual([FINDINGS_FILE, INDEX_FILE].sort());
     expect((await queryResults(completedTask(), dir, { page: 0 })).vulnerabilities).toHaveLength(230);
+  });
+
+  it('asks the caller to retry while a store is half replaced', async () => {
+    const { dir } = await ingestFile(join(CRAFTED, 'auth-success.nessus'));
+    await queryResults(completedTask(), dir, {});
+    // What a reader sees between the two renames of a re-ingest: new NDJSON, old index.
+    await writeFile(join(dir, FINDINGS_FILE), (await readFile(join(dir, FINDINGS_FILE), 'utf8')) + '{}\n');
+    const err = await expectError(queryResults(completedTask(), dir, {}), UnavailableError);
+    expect(err.message).toContain('retry');
   });
 
   it('keeps the raw export available for GET /scans/:taskId/report', async () => {
