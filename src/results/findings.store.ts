@@ -12,7 +12,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { createWriteStream, type WriteStream } from 'node:fs';
-import { open, readFile, rename, rm, stat } from 'node:fs/promises';
+import { open, readdir, readFile, rename, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { once } from 'node:events';
 
@@ -128,6 +128,18 @@ interface IndexHeader<M> {
 const NULL_CODE = -1;
 const WRITE_BUFFER_BYTES = 4 * 1024 * 1024;
 const BOOL_NULL = 2;
+
+/**
+ * Deletes temporary files a crashed writer left in `dir`. Only one ingestion runs per task at a
+ * time (job ids are per task and step), so any temporary file found here is an orphan.
+ */
+export async function removeStaleTemporaries(dir: string): Promise<void> {
+  const names = await readdir(dir).catch(() => [] as string[]);
+  const stale = names.filter(
+    (n) => n.startsWith(`${FINDINGS_FILE}.tmp-`) || n.startsWith(`${INDEX_FILE}.tmp-`),
+  );
+  await Promise.all(stale.map((n) => rm(join(dir, n), { force: true })));
+}
 
 /** Streams findings into a new store; nothing is visible under the final names until commit(). */
 export class FindingsStoreWriter<M = unknown> {

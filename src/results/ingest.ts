@@ -3,7 +3,7 @@ import { createReadStream } from 'node:fs';
 
 import type { AuthenticationStatus, ResultsSummary, ScanType, SeverityBreakdown } from '../tasks/task';
 import { HostCredentialEvidence, summariseAuthentication, type HostAuthStatus } from './auth-status';
-import { FindingsStoreWriter } from './findings.store';
+import { FindingsStoreWriter, removeStaleTemporaries } from './findings.store';
 import { NessusReportParser, type ReportMetadata } from './nessus-parser';
 
 /** What the store keeps about the scan besides its findings. */
@@ -48,6 +48,7 @@ export async function ingestNessusReport(
   let evidence = new HostCredentialEvidence();
   let findings = 0;
 
+  await removeStaleTemporaries(outDir);
   const writer = new FindingsStoreWriter<StoredResultsMeta>(outDir);
   const parser = new NessusReportParser({
     hostStart: () => {

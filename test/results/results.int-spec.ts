@@ -539,8 +539,9 @@ describe('the findings store', () => {
     expect(await readdir(fresh)).toEqual([]);
   });
 
-  it('replaces an earlier store when a report is ingested again', async () => {
+  it('replaces an earlier store when a report is ingested again, clearing what a crashed run left', async () => {
     const { dir } = await ingestFile(join(CRAFTED, 'auth-success.nessus'));
+    await writeFile(join(dir, `${FINDINGS_FILE}.tmp-999999-deadbeef`), '{"host":"half');
     await ingestNessusReport(FIXTURE, dir, { scanType: 'authenticated' });
     expect((await readdir(dir)).sort()).toEqual([FINDINGS_FILE, INDEX_FILE].sort());
     expect((await queryResults(completedTask(), dir, { page: 0 })).vulnerabilities).toHaveLength(230);
