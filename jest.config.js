@@ -7,6 +7,8 @@ const base = {
 };
 
 module.exports = {
+  // Integration and e2e tests run real processes and scans; unit tests finish far below this.
+  testTimeout: 60_000,
   projects: [
     { ...base, displayName: 'unit', testMatch: ['<rootDir>/src/**/*.spec.ts', '<rootDir>/simulator/**/*.spec.ts'] },
     {

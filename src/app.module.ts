@@ -1,10 +1,12 @@
 import { DynamicModule, Module } from '@nestjs/common';
+import { ApiModule } from './api/api.module';
 import { AppConfig } from './config/app-config';
 import { ConfigModule } from './config/config.module';
 import { LoggingModule } from './common/logging/logging.module';
 import { RedisModule } from './common/redis/redis.module';
 import { HealthModule } from './health/health.module';
 import { QueueModule } from './queue/queue.module';
+import { WorkerModule } from './worker/worker.module';
 
 /**
  * One module tree for the three process modes: feature modules everywhere, the HTTP API only in
@@ -20,6 +22,8 @@ export class AppModule {
       QueueModule,
       HealthModule,
     ];
+    if (config.httpApiEnabled) imports.push(ApiModule);
+    if (config.consumersEnabled) imports.push(WorkerModule);
     return { module: AppModule, imports };
   }
 }

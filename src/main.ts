@@ -5,6 +5,7 @@ import { Logger } from 'nestjs-pino';
 import { AppModule } from './app.module';
 import { AppConfig, ConfigError } from './config/app-config';
 import { HttpErrorFilter } from './common/http/http-error.filter';
+import { setupOpenApi } from './api/rest/openapi';
 
 /** Builds the application for a validated configuration (also used by the e2e tests). */
 export async function createApp(config: AppConfig): Promise<NestExpressApplication> {
@@ -19,6 +20,7 @@ export async function createApp(config: AppConfig): Promise<NestExpressApplicati
   app.disable('x-powered-by');
   // SIGHUP is left out on purpose: it reloads scanners.yaml instead of stopping the process.
   app.enableShutdownHooks(['SIGTERM', 'SIGINT']);
+  if (config.httpApiEnabled) setupOpenApi(app);
   return app;
 }
 

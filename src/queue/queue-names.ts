@@ -14,4 +14,6 @@ export enum ScanJob {
 export interface AdvanceJobData {
   taskId: string;
   traceId: string;
+  /** Position in the current step's retry/poll sequence; part of the next job's id. */
+  seq: number;
 }

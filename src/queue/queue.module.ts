@@ -8,6 +8,7 @@ import { QueueName } from './queue-names';
 import { ScanQueue } from './scan-queue';
 import { DeadLetterStore } from './dead-letter.store';
 import { WaitingLine } from './waiting-line';
+import { CredentialVault } from './credential-vault';
 
 /** Registers the queues as producers in every mode; consumers are attached only by the worker module. */
 @Global()
@@ -18,6 +19,9 @@ import { WaitingLine } from './waiting-line';
       useFactory: (config: AppConfig) => ({
         prefix: `${config.redis.prefix}:bull`,
         createClient: (type) => new Redis(bullClientOptions(config.redis, type)),
+        // Steps are short, so a dead worker's job is taken over within ~20 s; a step may stall a few
+        // times (crash loops, deploys) before Bull gives up on it.
+        settings: { lockDuration: 15_000, stalledInterval: 5_000, maxStalledCount: 5 },
         defaultJobOptions: {
           removeOnComplete: { age: 3600, count: 10_000 },
           removeOnFail: { age: 7 * 86400, count: 10_000 },
@@ -26,7 +30,7 @@ import { WaitingLine } from './waiting-line';
     }),
     BullModule.registerQueue({ name: QueueName.ScanSteps }),
   ],
-  providers: [ConsumerState, ScanQueue, DeadLetterStore, WaitingLine],
-  exports: [BullModule, ConsumerState, ScanQueue, DeadLetterStore, WaitingLine],
+  providers: [ConsumerState, ScanQueue, DeadLetterStore, WaitingLine, CredentialVault],
+  exports: [BullModule, ConsumerState, ScanQueue, DeadLetterStore, WaitingLine, CredentialVault],
 })
 export class QueueModule {}

@@ -1,4 +1,4 @@
-import { Injectable, Logger, OnApplicationShutdown } from '@nestjs/common';
+import { Injectable, Logger, OnApplicationShutdown, OnModuleInit } from '@nestjs/common';
 import Redis from 'ioredis';
 import { AppConfig } from '../../config/app-config';
 import { baseRedisOptions, failFastOptions } from './redis-options';
@@ -8,7 +8,7 @@ import { baseRedisOptions, failFastOptions } from './redis-options';
  * Redis is down. Keys are namespaced with `key()`, never with ioredis keyPrefix (Bull forbids it).
  */
 @Injectable()
-export class RedisService implements OnApplicationShutdown {
+export class RedisService implements OnModuleInit, OnApplicationShutdown {
   private readonly log = new Logger(RedisService.name);
   readonly client: Redis;
   readonly prefix: string;
@@ -19,6 +19,26 @@ export class RedisService implements OnApplicationShutdown {
     // Without a listener ioredis prints every reconnect error; readiness reports the outage instead.
     this.client.on('error', (err) => this.log.debug(`redis: ${err.message}`));
     this.client.once('ready', () => void this.warnOnEvictionPolicy());
+  }
+
+  /** Start-up waits a little for the first connection, so the first commands don't fail needlessly. */
+  async onModuleInit(): Promise<void> {
+    if (!(await this.whenReady(3000))) this.log.warn('Redis is not reachable yet; readiness stays down until it is');
+  }
+
+  /** Resolves true once connected (at once if already), false after `timeoutMs`. */
+  whenReady(timeoutMs: number): Promise<boolean> {
+    if (this.client.status === 'ready') return Promise.resolve(true);
+    return new Promise((resolve) => {
+      const done = (ok: boolean) => {
+        clearTimeout(timer);
+        this.client.off('ready', onReady);
+        resolve(ok);
+      };
+      const onReady = () => done(true);
+      const timer = setTimeout(() => done(false), timeoutMs);
+      this.client.once('ready', onReady);
+    });
   }
 
   /** Namespaced key: `<REDIS_PREFIX>:<parts…>`. */

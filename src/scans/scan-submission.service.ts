@@ -1,0 +1,211 @@
+import { Injectable, Logger } from '@nestjs/common';
+import { AppConfig } from '../config/app-config';
+import { UnavailableError, ValidationError } from '../common/errors';
+import { bindTraceFields } from '../common/logging/trace-context';
+import { fingerprintSubmission } from '../idempotency/fingerprint';
+import { resolveIdempotencyKey } from '../idempotency/idempotency-key';
+import { IdempotencyService } from '../idempotency/idempotency.service';
+import { CredentialVault, ScanCredentials } from '../queue/credential-vault';
+import { ScanQueue } from '../queue/scan-queue';
+import { WaitingLine } from '../queue/waiting-line';
+import { ScannerRegistry } from '../scanners/scanner-registry.service';
+import { splitTargets, TargetPolicy } from '../security/target-policy';
+import { SchemaProfile, ScanType, Task, TERMINAL_STATUSES } from '../tasks/task';
+import { newTaskId } from '../tasks/task-id';
+import { newTask } from '../tasks/task-state-machine';
+import { TasksService } from '../tasks/tasks.service';
+import { ScanLifecycle } from './scan-lifecycle.service';
+
+/** Arguments of run_untrusted_scan (SPEC §5); shapes are checked by the transport before this. */
+export interface UntrustedScanRequest {
+  targets: string | string[];
+  name: string;
+  description?: string | null;
+  schema_profile?: SchemaProfile;
+  idempotency_key?: string | null;
+  scanner_pool?: string | null;
+  scanner_instance?: string | null;
+}
+
+/** Arguments of run_authenticated_scan. */
+export interface AuthenticatedScanRequest extends UntrustedScanRequest {
+  scan_type: Exclude<ScanType, 'untrusted'>;
+  ssh_username: string;
+  ssh_password?: string;
+  ssh_private_key?: string;
+  elevate_privileges_with?: 'Nothing' | 'sudo' | 'su';
+  escalation_account?: string;
+  escalation_password?: string;
+}
+
+/** Who is calling and how: the API key identity, the trace id and the idempotency key headers. */
+export interface CallerContext {
+  clientId: string;
+  traceId: string;
+  idempotencyHeader?: string | string[];
+  xIdempotencyHeader?: string | string[];
+}
+
+export interface SubmitResponse {
+  task_id: string;
+  trace_id: string;
+  status: Task['status'];
+  scanner_pool: string;
+  scanner_instance: string | null;
+  queue_position: number | null;
+  estimated_wait_minutes: number;
+  idempotent_replay: boolean;
+  message: string;
+}
+
+/**
+ * Submits scans for REST and MCP alike: validate, check targets, claim the idempotency key, write the
+ * task, enqueue. Each step after the claim is repeatable, so a retry after a crash anywhere finishes
+ * the same task instead of creating another.
+ */
+@Injectable()
+export class ScanSubmissionService {
+  private readonly log = new Logger(ScanSubmissionService.name);
+  private readonly policy: TargetPolicy;
+
+  constructor(
+    config: AppConfig,
+    private readonly registry: ScannerRegistry,
+    private readonly idempotency: IdempotencyService,
+    private readonly tasks: TasksService,
+    private readonly queue: ScanQueue,
+    private readonly waiting: WaitingLine,
+    private readonly vault: CredentialVault,
+    private readonly lifecycle: ScanLifecycle,
+  ) {
+    this.policy = new TargetPolicy({
+      allow: config.security.targetAllow,
+      deny: config.security.targetDeny,
+      maxAddresses: config.security.maxTargetAddresses,
+    });
+  }
+
+  submitUntrusted(req: UntrustedScanRequest, ctx: CallerContext): Promise<SubmitResponse> {
+    return this.submit(req, 'untrusted', undefined, ctx);
+  }
+
+  submitAuthenticated(req: AuthenticatedScanRequest, ctx: CallerContext): Promise<SubmitResponse> {
+    return this.submit(req, req.scan_type, credentialsOf(req), ctx);
+  }
+
+  private async submit(
+    req: UntrustedScanRequest | AuthenticatedScanRequest,
+    scanType: ScanType,
+    credentials: ScanCredentials | undefined,
+    ctx: CallerContext,
+  ): Promise<SubmitResponse> {
+    // Everything that can refuse the request runs before the key is claimed, so a refusal doesn't use it up.
+    const key = resolveIdempotencyKey({
+      header: ctx.idempotencyHeader,
+      xHeader: ctx.xIdempotencyHeader,
+      argument: req.idempotency_key ?? null,
+    });
+    const snapshot = this.registry.snapshot();
+    const pool = req.scanner_pool ?? snapshot.defaultPool;
+    this.registry.assertRoutable(pool, req.scanner_instance ?? undefined);
+    const targets = splitTargets(req.targets);
+    if (targets.length === 0) throw ValidationError.forFields({ targets: 'at least one target is required' });
+    const checked = await this.policy.check(targets);
+    const fingerprint = fingerprintSubmission(
+      {
+        kind: scanType === 'untrusted' ? 'untrusted' : 'authenticated',
+        ...req,
+        scan_type: scanType,
+        targets,
+      },
+      { scanner_pool: snapshot.defaultPool },
+    );
+
+    const claim = await this.idempotency.begin({
+      clientId: ctx.clientId,
+      key,
+      fingerprint,
+      newTaskId: newTaskId(),
+    });
+    const taskId = claim.taskId;
+    bindTraceFields({ task_id: taskId });
+    try {
+      let task = await this.tasks.find(taskId);
+      if (!task) {
+        task = newTask({
+          task_id: taskId,
+          name: req.name,
+          description: req.description ?? null,
+          targets: checked.targets,
+          resolved_targets: checked.nessusTargets,
+          scan_type: scanType,
+          schema_profile: req.schema_profile ?? 'brief',
+          scanner_pool: pool,
+          requested_instance: req.scanner_instance ?? null,
+          trace_id: ctx.traceId,
+          client_id: ctx.clientId,
+          idempotency_key_hash: claim.keyHash,
+        });
+        await this.tasks.create(task);
+        task = (await this.tasks.find(taskId)) ?? task;
+      }
+      if (!TERMINAL_STATUSES.has(task.status) && task.phase === 'waiting_for_scanner') {
+        if (credentials) await this.vault.put(taskId, credentials);
+        await this.waiting.join(pool, taskId, Date.parse(task.created_at));
+        if (!claim.replay || !(await this.queue.hasLiveChain(taskId))) {
+          await this.queue.advance({ taskId, traceId: task.trace_id, seq: 0 }, 'admit');
+        }
+      }
+      return await this.respond(task, claim.replay);
+    } catch (err) {
+      if (!claim.replay && err instanceof UnavailableError) {
+        // Nothing was queued: let the same key be used again once Redis is back.
+        await this.idempotency.abandon(claim.keyHash, taskId).catch(() => undefined);
+      }
+      throw err;
+    }
+  }
+
+  private async respond(task: Task, replay: boolean): Promise<SubmitResponse> {
+    const position = task.phase === 'waiting_for_scanner' ? await this.waiting.position(task.scanner_pool, task.task_id) : null;
+    const wait = await this.lifecycle.estimateWaitMinutes(task.scanner_pool, position);
+    const where = task.requested_instance ? `${task.scanner_pool}/${task.requested_instance}` : `pool ${task.scanner_pool}`;
+    const message = replay
+      ? `Idempotent replay: this request was already submitted as task ${task.task_id} (status ${task.status}).`
+      : `Scan queued on ${where}${position ? ` at position ${position}` : ''}. Poll get_scan_status with task_id ${task.task_id} until it is completed, then call get_scan_results.`;
+    this.log.log(`task ${task.task_id} ${replay ? 'replayed' : 'submitted'} to pool ${task.scanner_pool}`);
+    return {
+      task_id: task.task_id,
+      trace_id: task.trace_id,
+      status: task.status,
+      scanner_pool: task.scanner_pool,
+      scanner_instance: task.scanner_instance ?? task.requested_instance,
+      queue_position: position,
+      estimated_wait_minutes: wait,
+      idempotent_replay: replay,
+      message,
+    };
+  }
+}
+
+function credentialsOf(req: AuthenticatedScanRequest): ScanCredentials {
+  const fields: Record<string, string> = {};
+  if (!req.ssh_username?.trim()) fields.ssh_username = 'is required for an authenticated scan';
+  if (!req.ssh_password && !req.ssh_private_key) fields.ssh_password = 'give ssh_password or ssh_private_key';
+  const elevate = req.elevate_privileges_with ?? 'Nothing';
+  if (req.scan_type === 'authenticated_privileged' && elevate === 'Nothing') {
+    fields.elevate_privileges_with = 'must be sudo or su for scan_type authenticated_privileged';
+  }
+  if (elevate === 'su' && !req.escalation_password) {
+    fields.escalation_password = 'is required when elevate_privileges_with is su';
+  }
+  if (Object.keys(fields).length) throw ValidationError.forFields(fields);
+  return {
+    username: req.ssh_username,
+    password: req.ssh_password,
+    privateKey: req.ssh_private_key,
+    elevatePrivilegesWith: elevate,
+    escalationAccount: req.escalation_account,
+    escalationPassword: req.escalation_password,
+  };
+}

@@ -1,0 +1,92 @@
+import { Injectable, Logger, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
+import { randomUUID } from 'node:crypto';
+import { AppConfig } from '../config/app-config';
+import { RedisService } from '../common/redis/redis.service';
+import { DeadLetterStore } from '../queue/dead-letter.store';
+import { ScanQueue } from '../queue/scan-queue';
+import { WaitingLine } from '../queue/waiting-line';
+import { TasksService } from '../tasks/tasks.service';
+
+export interface ReconcileReport {
+  checked: number;
+  reseeded: string[];
+  skipped_dead_letters: number;
+}
+
+/**
+ * Gives every unfinished task without a live job a job again, at worker start and every
+ * RECONCILE_INTERVAL_SECONDS: a Redis restart or flush, or a chain broken by a crash, loses no task.
+ * The task files are the source of truth; one worker reconciles at a time.
+ */
+@Injectable()
+export class Reconciler implements OnApplicationBootstrap, OnApplicationShutdown {
+  private readonly log = new Logger(Reconciler.name);
+  private timer?: NodeJS.Timeout;
+  private running?: Promise<unknown>;
+
+  constructor(
+    private readonly config: AppConfig,
+    private readonly tasks: TasksService,
+    private readonly queue: ScanQueue,
+    private readonly waiting: WaitingLine,
+    private readonly deadLetters: DeadLetterStore,
+    private readonly redis: RedisService,
+  ) {}
+
+  onApplicationBootstrap(): void {
+    const every = this.config.pipeline.reconcileIntervalSeconds * 1000;
+    const tick = () => {
+      this.running = this.reconcileIfLeader().catch((err: Error) => this.log.warn(`reconcile failed: ${err.message}`));
+    };
+    setImmediate(tick);
+    this.timer = setInterval(tick, every);
+  }
+
+  async onApplicationShutdown(): Promise<void> {
+    clearInterval(this.timer);
+    await this.running;
+  }
+
+  /** Runs a pass unless another worker holds the reconcile lock. */
+  async reconcileIfLeader(): Promise<ReconcileReport | null> {
+    // Not connected (start-up or outage): the next tick tries again.
+    if (!(await this.redis.whenReady(5000))) return null;
+    const lockKey = this.redis.key('lock', 'reconcile');
+    const token = randomUUID();
+    const ttl = Math.max(10, this.config.pipeline.reconcileIntervalSeconds) * 1000;
+    if ((await this.redis.client.set(lockKey, token, 'PX', ttl, 'NX')) !== 'OK') return null;
+    try {
+      return await this.reconcile();
+    } finally {
+      // Release only our own lock.
+      await this.redis.client.eval(
+        "if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) end return 0",
+        1,
+        lockKey,
+        token,
+      );
+    }
+  }
+
+  /** One pass over every queued or running task. */
+  async reconcile(): Promise<ReconcileReport> {
+    const report: ReconcileReport = { checked: 0, reseeded: [], skipped_dead_letters: 0 };
+    for await (const task of this.tasks.unfinished()) {
+      report.checked++;
+      if (await this.deadLetters.has(task.task_id)) {
+        report.skipped_dead_letters++;
+        continue;
+      }
+      if (task.phase === 'waiting_for_scanner') {
+        await this.waiting.join(task.scanner_pool, task.task_id, Date.parse(task.created_at));
+      }
+      if (await this.queue.hasLiveChain(task.task_id)) continue;
+      await this.queue.advance({ taskId: task.task_id, traceId: task.trace_id, seq: 0 }, `reconcile:${Date.now()}`);
+      report.reseeded.push(task.task_id);
+    }
+    if (report.reseeded.length) {
+      this.log.warn(`reconciler re-seeded ${report.reseeded.length} task(s) that had no live job`);
+    }
+    return report;
+  }
+}

@@ -1,0 +1,260 @@
+import { Injectable, Logger } from '@nestjs/common';
+import { join } from 'node:path';
+import { AppConfig } from '../config/app-config';
+import { ConflictError, NotFoundError, ValidationError } from '../common/errors';
+import { bindTraceFields } from '../common/logging/trace-context';
+import { IdempotencyService } from '../idempotency/idempotency.service';
+import { CredentialVault } from '../queue/credential-vault';
+import { WaitingLine } from '../queue/waiting-line';
+import { NessusReportError } from '../results/ingest';
+import { ResultsService } from '../results/results.service';
+import { CapacityLeases } from '../scanners/capacity-leases.store';
+import { CircuitBreakers } from '../scanners/circuit-breakers';
+import { NessusClients } from '../scanners/nessus-clients.service';
+import { NessusError } from '../scanners/nessus/nessus-errors';
+import { ScannerRegistry } from '../scanners/scanner-registry.service';
+import { Task, TERMINAL_STATUSES } from '../tasks/task';
+import { TasksService } from '../tasks/tasks.service';
+import { nessusScanName, ScanLifecycle } from '../scans/scan-lifecycle.service';
+
+/** What the processor does after a step: run the task's next step after `delayMs`, or stop the chain. */
+export type StepOutcome = { next: true; delayMs: number; stepKey: string; seq: number } | { next: false };
+
+/**
+ * The next step of a task. Its job id names the step, the task version it starts from and its place in
+ * a poll or wait sequence, so the same next step enqueued twice is one job.
+ */
+function nextStep(step: string, version: number, delayMs = 0, seq = 0): StepOutcome {
+  return { next: true, delayMs, stepKey: `${step}:v${version}:${seq}`, seq };
+}
+
+const WAIT_FOR_SCANNER_MS = [1000, 2000, 5000, 10_000];
+
+/**
+ * Advances one task by one short, idempotent step, deciding from its task file alone:
+ * wait for capacity → create (adopting a scan of the same name) → launch (unless Nessus shows it
+ * launched) → poll → export → parse → complete. Killing the process at any point loses nothing: the
+ * next run of the step reads the same file and the same Nessus state.
+ */
+@Injectable()
+export class ScanPipeline {
+  private readonly log = new Logger(ScanPipeline.name);
+
+  constructor(
+    private readonly config: AppConfig,
+    private readonly tasks: TasksService,
+    private readonly registry: ScannerRegistry,
+    private readonly leases: CapacityLeases,
+    private readonly breakers: CircuitBreakers,
+    private readonly clients: NessusClients,
+    private readonly waiting: WaitingLine,
+    private readonly vault: CredentialVault,
+    private readonly results: ResultsService,
+    private readonly idempotency: IdempotencyService,
+    private readonly lifecycle: ScanLifecycle,
+  ) {}
+
+  /** Lease lifetime: renewed on every step, so it lapses only when no worker tracks the task any more. */
+  get leaseTtlMs(): number {
+    return (3 * this.config.pipeline.pollIntervalSeconds + 60) * 1000;
+  }
+
+  async advance(taskId: string, seq: number): Promise<StepOutcome> {
+    let task: Task;
+    try {
+      task = await this.tasks.get(taskId);
+    } catch (err) {
+      if (err instanceof NotFoundError) {
+        this.log.warn(`task ${taskId} has no task file; dropping its job`);
+        return { next: false };
+      }
+      throw err;
+    }
+    bindTraceFields({ task_id: task.task_id, trace_id: task.trace_id });
+    if (TERMINAL_STATUSES.has(task.status)) {
+      await this.lifecycle.settle(task);
+      return { next: false };
+    }
+    await this.idempotency.keepAlive(task.idempotency_key_hash);
+    if (task.scanner_instance) await this.leases.renew(task.scanner_instance, task.task_id, this.leaseTtlMs);
+    try {
+      return await this.step(task, seq);
+    } catch (err) {
+      if (err instanceof ConflictError) {
+        // Someone else changed the task (a cancel, another worker): re-read it and go on from there.
+        this.log.debug(`task ${taskId}: ${err.message}; re-reading`);
+        return nextStep('reread', task.version, 0, seq + 1);
+      }
+      if (err instanceof NessusError && !err.transient) {
+        return this.fail(task, `${err.message}`);
+      }
+      if (err instanceof ValidationError || err instanceof NotFoundError || err instanceof NessusReportError) {
+        return this.fail(task, err.message);
+      }
+      throw err;
+    }
+  }
+
+  private step(task: Task, seq: number): Promise<StepOutcome> {
+    switch (task.phase) {
+      case 'waiting_for_scanner':
+        return this.admit(task, seq);
+      case 'creating':
+        return this.create(task);
+      case 'launching':
+        return this.launch(task);
+      case 'scanning':
+        return this.poll(task, seq);
+      case 'exporting':
+        return this.export(task);
+      case 'parsing':
+        return this.parse(task);
+      case 'done':
+        return Promise.resolve({ next: false });
+    }
+  }
+
+  /** FIFO within the pool: only the first `free` waiting tasks may take a lease. */
+  private async admit(task: Task, seq: number): Promise<StepOutcome> {
+    const pool = task.scanner_pool;
+    const wait = () =>
+      nextStep('admit', task.version, WAIT_FOR_SCANNER_MS[Math.min(seq, WAIT_FOR_SCANNER_MS.length - 1)], seq + 1);
+    await this.waiting.join(pool, task.task_id, Date.parse(task.created_at));
+    if (!task.requested_instance) {
+      const position = await this.waiting.position(pool, task.task_id);
+      const free = await this.lifecycle.freeSlots(pool);
+      if (position !== null && position > free) return wait();
+    }
+    const chosen = await this.registry.select(pool, task.requested_instance ?? undefined, task.task_id, this.leaseTtlMs);
+    if (!chosen) return wait();
+    await this.tasks.update(task.task_id, task.version, { phase: 'creating', scanner_instance: chosen.instanceId });
+    await this.waiting.leave(pool, task.task_id);
+    this.log.log(`task ${task.task_id} admitted to ${chosen.instanceId}`);
+    return nextStep('create', task.version + 1);
+  }
+
+  private async create(task: Task): Promise<StepOutcome> {
+    const instanceId = task.scanner_instance!;
+    const client = this.clients.client(instanceId);
+    const name = nessusScanName(task.task_id);
+    // A crash after Nessus created the scan but before we saved its id: adopt it, never create twice.
+    const existing = await this.breakers.execute(instanceId, () => client.findScanByName(name));
+    let scanId = existing?.id;
+    if (scanId === undefined) {
+      const credentials = task.scan_type === 'untrusted' ? undefined : await this.vault.get(task.task_id);
+      if (task.scan_type !== 'untrusted' && !credentials) {
+        return this.fail(task, 'the scan credentials are no longer available (expired or lost); submit the scan again');
+      }
+      scanId = await this.breakers.execute(instanceId, () =>
+        client.createScan({
+          name,
+          description: task.description ?? undefined,
+          targets: task.resolved_targets,
+          credentials: credentials ?? undefined,
+        }),
+      );
+    }
+    await this.tasks.update(task.task_id, task.version, { nessus_scan_id: scanId, phase: 'launching' });
+    // The Nessus scan now holds the credentials; they leave Redis at once.
+    await this.vault.discard(task.task_id);
+    return nextStep('launch', task.version + 1);
+  }
+
+  private async launch(task: Task): Promise<StepOutcome> {
+    const instanceId = task.scanner_instance!;
+    const client = this.clients.client(instanceId);
+    const scanId = task.nessus_scan_id!;
+    const info = await this.breakers.execute(instanceId, () => client.getScan(scanId));
+    // A crash after launch but before we saved it: Nessus already shows the run, so don't launch again.
+    if (!info.launched) await this.breakers.execute(instanceId, () => client.launchScan(scanId));
+    await this.tasks.update(task.task_id, task.version, {
+      status: 'running',
+      phase: 'scanning',
+      launched_at: new Date().toISOString(),
+    });
+    return nextStep('poll', task.version + 1, this.pollDelayMs());
+  }
+
+  private async poll(task: Task, seq: number): Promise<StepOutcome> {
+    const instanceId = task.scanner_instance!;
+    const scanId = task.nessus_scan_id!;
+    const startedMs = Date.parse(task.started_at ?? task.launched_at ?? task.created_at);
+    if (Date.now() - startedMs > this.config.pipeline.scanTimeoutSeconds * 1000) {
+      await this.lifecycle.stopQuietly(task);
+      await this.tasks.update(task.task_id, task.version, {
+        status: 'timeout',
+        error: `scan ran longer than SCAN_TIMEOUT_SECONDS (${this.config.pipeline.scanTimeoutSeconds} s) and was stopped`,
+      });
+      return this.settleAfterWrite(task.task_id);
+    }
+    const nextPoll = (version: number) => nextStep('poll', version, this.pollDelayMs(), seq + 1);
+    let info;
+    try {
+      const client = this.clients.client(instanceId);
+      info = await this.breakers.execute(instanceId, () => client.getScan(scanId, task.resolved_targets.length));
+    } catch (err) {
+      // A running scan outlives a scanner hiccup: keep polling; the timeout bounds how long.
+      if (isTransient(err)) {
+        this.log.warn(`task ${task.task_id}: poll failed (${(err as Error).message}); will poll again`);
+        return nextPoll(task.version);
+      }
+      throw err;
+    }
+    switch (info.state) {
+      case 'completed':
+        await this.tasks.update(task.task_id, task.version, { phase: 'exporting', progress: 100 });
+        return nextStep('export', task.version + 1);
+      case 'canceled':
+      case 'aborted':
+        return this.fail(task, `the scan ended on Nessus as "${info.nessusStatus}" (not by this service)`);
+      default:
+        if (Math.min(99, info.progress) !== task.progress) {
+          const updated = await this.tasks.update(task.task_id, task.version, { progress: Math.min(99, info.progress) });
+          return nextPoll(updated.version);
+        }
+        return nextPoll(task.version);
+    }
+  }
+
+  private async export(task: Task): Promise<StepOutcome> {
+    const instanceId = task.scanner_instance!;
+    const client = this.clients.client(instanceId);
+    const dest = join(this.tasks.taskDir(task.task_id), 'scan.nessus');
+    await this.breakers.execute(instanceId, () => client.exportNessus(task.nessus_scan_id!, dest));
+    await this.tasks.update(task.task_id, task.version, { phase: 'parsing' });
+    return nextStep('parse', task.version + 1);
+  }
+
+  private async parse(task: Task): Promise<StepOutcome> {
+    const dir = this.tasks.taskDir(task.task_id);
+    const parsed = await this.results.ingest(join(dir, 'scan.nessus'), dir, { scanType: task.scan_type });
+    await this.tasks.update(task.task_id, task.version, {
+      status: 'completed',
+      phase: 'done',
+      progress: 100,
+      results_summary: parsed.results_summary,
+      authentication_status: parsed.authentication_status,
+    });
+    await this.lifecycle.recordDuration(task);
+    return this.settleAfterWrite(task.task_id);
+  }
+
+  private async fail(task: Task, error: string): Promise<StepOutcome> {
+    this.log.warn(`task ${task.task_id} failed: ${error}`);
+    await this.tasks.update(task.task_id, task.version, { status: 'failed', error });
+    return this.settleAfterWrite(task.task_id);
+  }
+
+  private async settleAfterWrite(taskId: string): Promise<StepOutcome> {
+    await this.lifecycle.settle(await this.tasks.get(taskId));
+    return { next: false };
+  }
+
+  private pollDelayMs(): number {
+    return this.config.pipeline.pollIntervalSeconds * 1000;
+  }
+}
+
+function isTransient(err: unknown): boolean {
+  return (err as { transient?: unknown })?.transient === true || (err as Error)?.name === 'BrokenCircuitError';
+}

@@ -1,0 +1,70 @@
+import { InjectQueue } from '@nestjs/bull';
+import { Injectable, Logger, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
+import type { Job, Queue } from 'bull';
+import { AppConfig } from '../config/app-config';
+import { runWithTraceFields } from '../common/logging/trace-context';
+import { ConsumerState } from '../queue/consumer-state';
+import { DeadLetterStore } from '../queue/dead-letter.store';
+import { AdvanceJobData, QueueName, ScanJob } from '../queue/queue-names';
+import { ScanQueue } from '../queue/scan-queue';
+import { ScanPipeline } from './scan-pipeline.service';
+
+/**
+ * The scan-steps consumer: WORKER_CONCURRENCY jobs at once per process, each one short step. A job
+ * enqueues its task's next step before it completes, so the chain survives a crash after either.
+ */
+@Injectable()
+export class ScanStepProcessor implements OnApplicationBootstrap, OnApplicationShutdown {
+  private readonly log = new Logger(ScanStepProcessor.name);
+
+  constructor(
+    @InjectQueue(QueueName.ScanSteps) private readonly queue: Queue<AdvanceJobData>,
+    private readonly config: AppConfig,
+    private readonly scanQueue: ScanQueue,
+    private readonly pipeline: ScanPipeline,
+    private readonly deadLetters: DeadLetterStore,
+    private readonly state: ConsumerState,
+  ) {}
+
+  onApplicationBootstrap(): void {
+    this.queue.on('failed', (job, err) => void this.onFailed(job, err));
+    this.queue.on('stalled', (job) => this.log.warn(`job ${job.id} stalled; another worker takes it over`));
+    this.queue.on('error', (err) => this.log.warn(`queue error: ${err.message}`));
+    // process() resolves only when the queue closes, so it is not awaited.
+    this.queue
+      .process(ScanJob.Advance, this.config.pipeline.workerConcurrency, (job) => this.handle(job))
+      .catch((err: Error) => this.state.markStopped(`consumer stopped: ${err.message}`));
+    this.state.markRunning();
+    this.log.log(`consuming ${QueueName.ScanSteps} with concurrency ${this.config.pipeline.workerConcurrency}`);
+  }
+
+  async onApplicationShutdown(): Promise<void> {
+    this.state.markStopped('shutting down');
+    // Stop taking jobs; the step in hand finishes (bounded by SHUTDOWN_TIMEOUT_SECONDS in main.ts).
+    await this.queue.pause(true).catch(() => undefined);
+  }
+
+  private handle(job: Job<AdvanceJobData>): Promise<void> {
+    const { taskId, traceId } = job.data;
+    return runWithTraceFields({ task_id: taskId, trace_id: traceId }, async () => {
+      if (!(await this.scanQueue.isCurrent(job))) return;
+      const outcome = await this.pipeline.advance(taskId, job.data.seq ?? 0);
+      if (outcome.next) {
+        await this.scanQueue.advance({ taskId, traceId, seq: outcome.seq }, outcome.stepKey, outcome.delayMs);
+      }
+    });
+  }
+
+  private async onFailed(job: Job<AdvanceJobData>, err: Error): Promise<void> {
+    const attempts = job.opts.attempts ?? 1;
+    if (job.attemptsMade < attempts) return;
+    this.log.error(`task ${job.data.taskId}: step failed ${job.attemptsMade} times, moved to the dead-letter list: ${err.message}`);
+    await this.deadLetters.add({
+      task_id: job.data.taskId,
+      job_id: String(job.id),
+      error: err.message,
+      attempts: job.attemptsMade,
+      failed_at: new Date().toISOString(),
+    });
+  }
+}

@@ -1,0 +1,17 @@
+import { Module } from '@nestjs/common';
+import { IdempotencyModule } from '../idempotency/idempotency.module';
+import { ResultsModule } from '../results/results.module';
+import { ScannersModule } from '../scanners/scanners.module';
+import { ScansModule } from '../scans/scans.module';
+import { TasksModule } from '../tasks/tasks.module';
+import { Reconciler } from './reconciler.service';
+import { ScanPipeline } from './scan-pipeline.service';
+import { ScanStepProcessor } from './scan-step.processor';
+
+/** Queue consumers and background jobs; imported only in worker and all modes. */
+@Module({
+  imports: [TasksModule, ScannersModule, ResultsModule, IdempotencyModule, ScansModule],
+  providers: [ScanPipeline, ScanStepProcessor, Reconciler],
+  exports: [Reconciler],
+})
+export class WorkerModule {}

@@ -1,0 +1,132 @@
+import { join } from 'node:path';
+import Redis from 'ioredis';
+import { startSimulator, SimulatorHandle } from '../../simulator/simulator';
+import { ScanQueries } from '../../src/scans/scan-queries.service';
+import { ScanSubmissionService } from '../../src/scans/scan-submission.service';
+import { TaskPhase } from '../../src/tasks/task';
+import { startTestApp, TestApp } from '../support/app-harness';
+import { GatewayProcess, startGateway } from '../support/process-harness';
+import { onPath, startPrivateRedis } from '../support/redis-harness';
+
+const ctx = { clientId: 'anonymous', traceId: 'trace-crash' };
+const TERMINAL = ['completed', 'failed', 'timeout', 'cancelled'];
+
+async function until(check: () => Promise<boolean>, what: string, timeoutMs = 90_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+/**
+ * Workers are separate `node dist/main.js` processes killed with SIGKILL; the API runs in this process in
+ * api mode (no consumers). The simulator's counters prove one Nessus scan, launched once, per task.
+ */
+describe('crash recovery across worker processes', () => {
+  let sim: SimulatorHandle;
+  let api: TestApp;
+  let redis: Awaited<ReturnType<typeof startPrivateRedis>>;
+  const workers: GatewayProcess[] = [];
+  let submit: ScanSubmissionService;
+  let queries: ScanQueries;
+
+  const startWorker = async (): Promise<GatewayProcess> => {
+    const w = await startGateway(
+      {
+        APP_MODE: 'worker',
+        REDIS_URL: api.config.redis.url,
+        REDIS_PREFIX: api.prefix,
+        DATA_DIR: api.dataDir,
+        SCANNER_CONFIG: api.scannerConfig,
+        POLL_INTERVAL_SECONDS: '1',
+        RECONCILE_INTERVAL_SECONDS: '5',
+      },
+      join(api.dataDir, '..', `worker-${workers.length}.log`),
+    );
+    workers.push(w);
+    await w.ready();
+    return w;
+  };
+  const status = (id: string) => queries.status(id, ctx.clientId);
+  const stats = () => sim.control(0).stats();
+
+  beforeAll(async () => {
+    if (!onPath('redis-server')) throw new Error('this test flushes its own Redis: install redis-server');
+    redis = await startPrivateRedis();
+    sim = await startSimulator({ scanners: 1, scenario: { scanDurationMs: 3000, latencyMs: 150 } });
+    api = await startTestApp({ APP_MODE: 'api', REDIS_URL: redis.url }, {
+      nessus: [{ instance_id: 'scanner1', url: sim.scanners[0].url, max: 4 }],
+    });
+    submit = api.app.get(ScanSubmissionService);
+    queries = api.app.get(ScanQueries);
+  });
+
+  afterAll(async () => {
+    for (const w of workers) await w.stop('SIGKILL');
+    await api?.close();
+    await sim?.stop();
+    await redis?.stop();
+  });
+
+  const expectOneScanPerTask = (taskIds: string[]) => {
+    const s = stats();
+    for (const id of taskIds) {
+      expect(s.created_by_name[`orch-${id}`]).toBe(1);
+      expect(s.scans.find((x) => x.name === `orch-${id}`)?.launches).toBe(1);
+    }
+  };
+
+  it.each<TaskPhase>(['creating', 'launching', 'scanning', 'exporting'])(
+    'finishes a task whose worker was killed with SIGKILL in phase %s, with exactly one Nessus scan',
+    async (phase) => {
+      const worker = await startWorker();
+      const res = await submit.submitUntrusted({ name: `kill-${phase}`, targets: '192.0.2.80' }, ctx);
+      await until(async () => (await status(res.task_id)).phase === phase, `phase ${phase}`);
+      await worker.stop('SIGKILL');
+      await startWorker();
+      await until(async () => TERMINAL.includes((await status(res.task_id)).status), 'a terminal state');
+      expect((await status(res.task_id)).status).toBe('completed');
+      expectOneScanPerTask([res.task_id]);
+      for (const w of workers) await w.stop('SIGKILL');
+      workers.length = 0;
+    },
+    120_000,
+  );
+
+  it('survives two crashes during one scan', async () => {
+    await sim.control(0).setScenario({ scanDurationMs: 15_000 });
+    let worker = await startWorker();
+    const res = await submit.submitUntrusted({ name: 'two-crashes', targets: '192.0.2.81' }, ctx);
+    await until(async () => (await status(res.task_id)).status === 'running', 'running');
+    await worker.stop('SIGKILL');
+    worker = await startWorker();
+    await new Promise((r) => setTimeout(r, 3000));
+    await worker.stop('SIGKILL');
+    await startWorker();
+    await until(async () => TERMINAL.includes((await status(res.task_id)).status), 'a terminal state');
+    expect((await status(res.task_id)).status).toBe('completed');
+    expectOneScanPerTask([res.task_id]);
+    for (const w of workers) await w.stop('SIGKILL');
+    workers.length = 0;
+    await sim.control(0).setScenario({ scanDurationMs: 3000 });
+  }, 150_000);
+
+  it('completes every task after Redis is flushed mid-run', async () => {
+    await startWorker();
+    const ids: string[] = [];
+    for (let i = 0; i < 6; i++) {
+      ids.push((await submit.submitUntrusted({ name: `flush-${i}`, targets: `192.0.2.${90 + i}` }, ctx)).task_id);
+    }
+    await until(async () => (await status(ids[0])).status === 'running', 'first running');
+    const admin = new Redis(redis.url);
+    await admin.flushall();
+    await admin.quit();
+    await until(
+      async () => (await Promise.all(ids.map(status))).every((t) => TERMINAL.includes(t.status)),
+      'every task terminal',
+    );
+    expect((await Promise.all(ids.map(status))).map((t) => t.status)).toEqual(ids.map(() => 'completed'));
+    expectOneScanPerTask(ids);
+  }, 150_000);
+});
