@@ -9,6 +9,7 @@ import { ApiModule } from '../api.module';
 /** Where the OpenAPI UI and its JSON document are served. */
 export const OPENAPI_PATH = 'api/docs';
 export const OPENAPI_JSON_PATH = 'api/docs-json';
+export const OPENAPI_YAML_PATH = 'api/docs-yaml';
 
 /** The OpenAPI 3 document of the REST API, generated from the controllers and DTOs. */
 export function buildOpenApiDocument(app: INestApplication): OpenAPIObject {
@@ -34,13 +35,14 @@ export function buildOpenApiDocument(app: INestApplication): OpenAPIObject {
 }
 
 /**
- * Serves the UI at /api/docs and the JSON at /api/docs-json (call before the app is initialised). When
+ * Serves the UI at /api/docs, the JSON at /api/docs-json and YAML at /api/docs-yaml (call before the app is initialised). When
  * API_KEYS is set they need the bearer token like every other /api route (SPEC §8).
  */
 export function setupOpenApi(app: INestApplication): void {
   const keys = parseApiKeys(app.get(AppConfig).security.apiKeys);
   // These routes sit in front of Nest's middleware, so the trace id is settled here (the same way).
-  app.use(`/${OPENAPI_PATH}`, (req: Request & { traceId?: string }, res: Response, next: NextFunction) => {
+  const paths = [OPENAPI_PATH, OPENAPI_JSON_PATH, OPENAPI_YAML_PATH].map((p) => `/${p}`);
+  app.use(paths, (req: Request & { traceId?: string }, res: Response, next: NextFunction) => {
     req.traceId ??= acceptTraceId(req.headers['x-trace-id']);
     res.setHeader('X-Trace-Id', req.traceId);
     if (keys.length === 0 || identifyClient(req.headers.authorization, keys)) return next();
@@ -54,6 +56,6 @@ export function setupOpenApi(app: INestApplication): void {
   });
   SwaggerModule.setup(OPENAPI_PATH, app, () => buildOpenApiDocument(app), {
     jsonDocumentUrl: OPENAPI_JSON_PATH,
-    yamlDocumentUrl: 'api/docs-yaml',
+    yamlDocumentUrl: OPENAPI_YAML_PATH,
   });
 }
