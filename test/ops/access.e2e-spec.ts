@@ -1,0 +1,65 @@
+import request from 'supertest';
+import { OpsApp, startOpsApp } from './ops-app';
+
+const KEY = 'ops-access-key-0123456789';
+
+describe('queue dashboard and /metrics access per mode', () => {
+  describe('api mode with API keys', () => {
+    let t: OpsApp;
+    beforeAll(async () => {
+      t = await startOpsApp({ APP_MODE: 'api', API_KEYS: `ops:${KEY}` });
+    });
+    afterAll(async () => {
+      await t?.close();
+    });
+
+    it('answers 401 on the dashboard without a key or with a wrong one', async () => {
+      const none = await request(t.url).get('/admin/queues');
+      expect(none.status).toBe(401);
+      expect(none.headers['www-authenticate']).toMatch(/^Basic realm=/);
+      expect((await request(t.url).get('/admin/queues/api/queues')).status).toBe(401);
+      expect((await request(t.url).get('/admin/queues').set('Authorization', 'Bearer wrong')).status).toBe(
+        401,
+      );
+      expect((await request(t.url).get('/admin/queues').auth('admin', 'wrong')).status).toBe(401);
+    });
+
+    it('serves the dashboard and its API for the scan-steps queue with a Bearer key or Basic password', async () => {
+      const page = await request(t.url).get('/admin/queues').set('Authorization', `Bearer ${KEY}`);
+      expect(page.status).toBe(200);
+      expect(page.headers['content-type']).toMatch(/text\/html/);
+      expect(page.text).toContain('nessus-mcp-gateway');
+      expect((await request(t.url).get('/admin/queues').auth('anyone', KEY)).status).toBe(200);
+      const api = await request(t.url).get('/admin/queues/api/queues').set('Authorization', `Bearer ${KEY}`);
+      expect(api.status).toBe(200);
+      expect((api.body as { queues: { name: string }[] }).queues.map((q) => q.name)).toEqual(['scan-steps']);
+    });
+
+    it('keeps /metrics behind the keys', async () => {
+      expect((await request(t.url).get('/metrics')).status).toBe(401);
+      expect((await request(t.url).get('/metrics').set('Authorization', `Bearer ${KEY}`)).status).toBe(200);
+    });
+  });
+
+  describe('worker mode with METRICS_PUBLIC=true', () => {
+    let t: OpsApp;
+    beforeAll(async () => {
+      t = await startOpsApp({ APP_MODE: 'worker', API_KEYS: `ops:${KEY}`, METRICS_PUBLIC: 'true' });
+    });
+    afterAll(async () => {
+      await t?.close();
+    });
+
+    it('serves /metrics without a key', async () => {
+      const res = await request(t.url).get('/metrics');
+      expect(res.status).toBe(200);
+      expect(res.text).toContain('nmg_queue_jobs{state="waiting"}');
+    });
+
+    it('has no dashboard (HTTP API only in api and all modes)', async () => {
+      expect((await request(t.url).get('/admin/queues').set('Authorization', `Bearer ${KEY}`)).status).toBe(
+        404,
+      );
+    });
+  });
+});
