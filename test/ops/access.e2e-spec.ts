@@ -1,5 +1,6 @@
 import request from 'supertest';
-import { OpsApp, startOpsApp } from './ops-app';
+import { freePort, onPath, startPrivateRedis } from '../support/redis-harness';
+import { OpsApp, sample, startOpsApp } from './ops-app';
 
 const KEY = 'ops-access-key-0123456789';
 
@@ -61,5 +62,43 @@ describe('queue dashboard and /metrics access per mode', () => {
         404,
       );
     });
+  });
+});
+
+// Needs its own redis-server to stop and start; the shared test Redis must not be touched.
+describe('/metrics while Redis is down', () => {
+  let port: number;
+  let redis: Awaited<ReturnType<typeof startPrivateRedis>>;
+  let t: OpsApp;
+
+  beforeAll(async () => {
+    if (!onPath('redis-server')) {
+      throw new Error(
+        'this test stops and restarts its own Redis: install redis-server (apt-get install redis-server)',
+      );
+    }
+    port = await freePort();
+    redis = await startPrivateRedis(port);
+    t = await startOpsApp({ APP_MODE: 'api', REDIS_URL: redis.url, METRICS_PUBLIC: 'true' });
+  });
+
+  afterAll(async () => {
+    await t?.close().catch(() => undefined);
+    await redis?.stop();
+  });
+
+  it('still answers, with the Redis sources marked down and the process metrics present', async () => {
+    await redis.stop();
+    const res = await request(t.url).get('/metrics');
+    expect(res.status).toBe(200);
+    expect(res.text).toContain('process_resident_memory_bytes');
+    for (const source of ['queue', 'dead_letters', 'waiting_lines', 'scanners']) {
+      expect(sample(res.text, 'nmg_metrics_source_up', { source })).toBe(0);
+    }
+    expect(sample(res.text, 'nmg_queue_jobs', { state: 'waiting' })).toBeUndefined();
+    expect(
+      sample(res.text, 'nmg_scanner_active_scans', { pool: 'nessus', scanner: 'scanner1' }),
+    ).toBeUndefined();
+    redis = await startPrivateRedis(port);
   });
 });
