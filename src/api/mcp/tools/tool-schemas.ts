@@ -5,12 +5,14 @@
  * shaped by parsing it through its output schema.
  */
 import { z } from 'zod';
+import { TASK_ID_PATTERN } from '../../../tasks/task-id';
 import { AUTH_STATUSES, SCAN_TYPES, SCHEMA_PROFILES, TASK_PHASES, TASK_STATUSES } from '../../../tasks/task';
 
 const taskId = z
   .string()
-  .min(1)
-  .max(256)
+  .regex(TASK_ID_PATTERN, {
+    message: 'task_id must be an id as run_untrusted_scan returns it, like ne_scan_20261128_143022_a1b2c3d4',
+  })
   .describe(
     'The task_id returned by run_untrusted_scan or run_authenticated_scan, e.g. ne_scan_20261128_143022_a1b2c3d4.',
   );
@@ -70,9 +72,9 @@ const untrustedShape = {
     ),
 };
 
-export const runUntrustedScanInput = z.object(untrustedShape);
+export const runUntrustedScanInput = z.strictObject(untrustedShape);
 
-export const runAuthenticatedScanInput = z.object({
+export const runAuthenticatedScanInput = z.strictObject({
   ...untrustedShape,
   scan_type: z
     .enum(['authenticated', 'authenticated_privileged'])
@@ -110,9 +112,9 @@ export const runAuthenticatedScanInput = z.object({
     .describe('Password for sudo or su; required with su.'),
 });
 
-export const taskIdInput = z.object({ task_id: taskId });
+export const taskIdInput = z.strictObject({ task_id: taskId });
 
-export const getScanResultsInput = z.object({
+export const getScanResultsInput = z.strictObject({
   task_id: taskId,
   page: z
     .number()
@@ -142,7 +144,7 @@ export const getScanResultsInput = z.object({
     ),
 });
 
-export const listTasksInput = z.object({
+export const listTasksInput = z.strictObject({
   limit: z
     .number()
     .int()
@@ -162,9 +164,9 @@ export const listTasksInput = z.object({
     ),
 });
 
-export const poolInput = z.object({ scanner_pool: poolArg.optional() });
+export const poolInput = z.strictObject({ scanner_pool: poolArg.optional() });
 
-export const emptyInput = z.object({});
+export const emptyInput = z.strictObject({});
 
 // ---- outputs ----
 
