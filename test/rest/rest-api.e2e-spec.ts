@@ -1,7 +1,6 @@
 import request from 'supertest';
 import { startSimulator, SimulatorHandle } from '../../simulator/simulator';
-import type { TestApp } from '../support/app-harness';
-import { startRestApp } from './rest-app';
+import { startTestApp, TestApp } from '../support/app-harness';
 
 const KEY = 'rest-token-one-0123456789';
 const OTHER_KEY = 'rest-token-two-9876543210';
@@ -47,7 +46,7 @@ describe('REST API /api/v1 (whole app in all mode, real Redis, Nessus simulator)
       scenario: { scanDurationMs: 1000 },
       perScanner: [undefined, { scanDurationMs: 60_000 }],
     });
-    t = await startRestApp(
+    t = await startTestApp(
       {
         APP_MODE: 'all',
         POLL_INTERVAL_SECONDS: '1',
@@ -164,6 +163,22 @@ describe('REST API /api/v1 (whole app in all mode, real Redis, Nessus simulator)
     ])('refuses targets given as %s', async (_label, targets) => {
       const res = await submit({ targets, name: 'bad targets' }).expect(400);
       expect(Object.keys(res.body.fields)).toEqual(['targets']);
+    });
+
+    it('refuses a body that is not a JSON object, and malformed JSON', async () => {
+      const list = await submit([{ targets: '192.0.2.1', name: 'in a list' }]).expect(400);
+      expect(list.body).toMatchObject({ statusCode: 400, error: 'Bad Request' });
+      const broken = await http()
+        .post('/api/v1/scans')
+        .set(AUTH)
+        .set('Content-Type', 'application/json')
+        .send('{"targets": "192.0.2.1", "name": ')
+        .expect(400);
+      expect(broken.body).toMatchObject({
+        statusCode: 400,
+        error: 'Bad Request',
+        trace_id: expect.any(String),
+      });
     });
 
     it('refuses a name over 200 characters and a malformed scanner_pool', async () => {
