@@ -293,19 +293,35 @@ describe('MCP tools against the simulator', () => {
     ok(await mine.callTool('cancel_scan', { task_id: submitted.task_id }));
   });
 
+  it('stores the X-Trace-Id of the MCP request on the task', async () => {
+    const traceId = `mcp-trace-${randomUUID()}`;
+    const res = await rawToolCall(
+      env.baseUrl,
+      'run_untrusted_scan',
+      { targets: '10.80.0.1', name: 'traced', scanner_pool: 'lab' },
+      { 'X-Trace-Id': traceId },
+    );
+    expect(res.structuredContent.trace_id).toBe(traceId);
+    const client = await connect('v1-streamable');
+    expect(
+      ok(await client.callTool('get_scan_status', { task_id: res.structuredContent.task_id })).trace_id,
+    ).toBe(traceId);
+    ok(await client.callTool('cancel_scan', { task_id: res.structuredContent.task_id }));
+  });
+
   it('takes the idempotency key from the Idempotency-Key header of the MCP request', async () => {
     const key = `"hdr-${randomUUID()}"`;
     const res1 = await rawToolCall(
       env.baseUrl,
       'run_untrusted_scan',
       { targets: '10.70.0.1', name: 'hdr', scanner_pool: 'lab' },
-      key,
+      { 'Idempotency-Key': key },
     );
     const res2 = await rawToolCall(
       env.baseUrl,
       'run_untrusted_scan',
       { targets: '10.70.0.1', name: 'hdr', scanner_pool: 'lab' },
-      key,
+      { 'Idempotency-Key': key },
     );
     expect(res2.structuredContent).toMatchObject({
       task_id: res1.structuredContent.task_id,
@@ -316,12 +332,12 @@ describe('MCP tools against the simulator', () => {
   });
 });
 
-/** A 2025-era session opened and used with plain fetch, so the test controls the HTTP headers of the call. */
+/** One tools/call in a 2025-era session driven with plain fetch, so the test controls the call's HTTP headers. */
 async function rawToolCall(
   baseUrl: string,
   name: string,
   args: Record<string, unknown>,
-  idempotencyKey: string,
+  callHeaders: Record<string, string>,
 ): Promise<{ structuredContent: Structured }> {
   const url = new URL('/mcp', baseUrl);
   const headers = {
@@ -351,7 +367,7 @@ async function rawToolCall(
   ).text();
   const call = await fetch(url, {
     method: 'POST',
-    headers: { ...session, 'Idempotency-Key': idempotencyKey },
+    headers: { ...session, ...callHeaders },
     body: JSON.stringify({ jsonrpc: '2.0', id: 2, method: 'tools/call', params: { name, arguments: args } }),
   });
   const text = await call.text();

@@ -1,0 +1,50 @@
+import { McpGateway } from '../../src/api/mcp/mcp-gateway.service';
+import { API_KEY, eventually, McpTestEnv, startMcpTestEnv } from './support';
+
+jest.setTimeout(60_000);
+
+describe('MCP idle sessions', () => {
+  let env: McpTestEnv;
+
+  beforeAll(async () => {
+    env = await startMcpTestEnv({ env: { MCP_SESSION_IDLE_SECONDS: '10' } });
+  });
+
+  afterAll(async () => {
+    await env?.close();
+  });
+
+  it('closes a 2025 session nobody used for MCP_SESSION_IDLE_SECONDS; its id then gets 404', async () => {
+    const headers = {
+      'Content-Type': 'application/json',
+      Accept: 'application/json, text/event-stream',
+      Authorization: `Bearer ${API_KEY}`,
+    };
+    const init = await fetch(new URL('/mcp', env.baseUrl), {
+      method: 'POST',
+      headers,
+      body: JSON.stringify({
+        jsonrpc: '2.0',
+        id: 1,
+        method: 'initialize',
+        params: {
+          protocolVersion: '2025-06-18',
+          capabilities: {},
+          clientInfo: { name: 'idle', version: '1' },
+        },
+      }),
+    });
+    const sessionId = init.headers.get('mcp-session-id')!;
+    await init.text();
+    const gateway = env.app.get(McpGateway);
+    expect(gateway.sessionCounts().streamable).toBe(1);
+
+    await eventually(async () => (gateway.sessionCounts().streamable === 0 ? true : undefined), 30_000, 500);
+    const late = await fetch(new URL('/mcp', env.baseUrl), {
+      method: 'POST',
+      headers: { ...headers, 'Mcp-Session-Id': sessionId, 'Mcp-Protocol-Version': '2025-06-18' },
+      body: JSON.stringify({ jsonrpc: '2.0', id: 2, method: 'tools/list', params: {} }),
+    });
+    expect(late.status).toBe(404);
+  });
+});
