@@ -5,20 +5,14 @@ import {
 import { Client as V1Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { SSEClientTransport as V1SseTransport } from '@modelcontextprotocol/sdk/client/sse.js';
 import { StreamableHTTPClientTransport as V1StreamableTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
-import { INestApplication, Module } from '@nestjs/common';
-import { NestFactory } from '@nestjs/core';
-import type { NestExpressApplication } from '@nestjs/platform-express';
+import type { INestApplication } from '@nestjs/common';
 import Redis from 'ioredis';
-import { Logger } from 'nestjs-pino';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startSimulator, type SimulatorHandle, type SimulatorOptions } from '../../simulator/simulator';
 import { AppConfig } from '../../src/config/app-config';
-import { McpModule } from '../../src/api/mcp/mcp.module';
-import { AppModule } from '../../src/app.module';
-import { HttpErrorFilter } from '../../src/common/http/http-error.filter';
-import { WorkerModule } from '../../src/worker/worker.module';
+import { createApp } from '../../src/main';
 import { deletePrefix, testRedisUrl, uniquePrefix } from '../support/test-redis';
 
 export const API_KEY = 'k1';
@@ -84,7 +78,7 @@ export async function startMcpTestEnv(
       LOG_LEVEL: 'warn',
       ...opts.env,
     });
-    app = await bootApp(config);
+    app = await createApp(config);
     await app.listen(0, '127.0.0.1');
     const { port } = app.getHttpServer().address() as { port: number };
     const started = app;
@@ -130,25 +124,6 @@ export async function eventually<T>(
     if (Date.now() > deadline) throw new Error(`condition not met within ${timeoutMs} ms`);
     await new Promise((r) => setTimeout(r, everyMs));
   }
-}
-
-@Module({})
-class InterimRoot {}
-
-/**
- * The application as createApp builds it. Interim: AppModule does not import ApiModule and WorkerModule yet,
- * so this root adds the MCP gateway and the workers next to it (Nest de-duplicates modules imported twice).
- */
-async function bootApp(config: AppConfig): Promise<INestApplication> {
-  const app = await NestFactory.create<NestExpressApplication>(
-    { module: InterimRoot, imports: [AppModule.forRoot(config), McpModule, WorkerModule] },
-    { bufferLogs: true, bodyParser: false },
-  );
-  app.useLogger(app.get(Logger));
-  app.useBodyParser('json', { limit: config.http.bodyLimitBytes });
-  app.useGlobalFilters(new HttpErrorFilter());
-  app.enableShutdownHooks(['SIGTERM', 'SIGINT']);
-  return app;
 }
 
 const auth = (key: string) => ({ headers: { Authorization: `Bearer ${key}` } });
