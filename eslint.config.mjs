@@ -1,6 +1,7 @@
 import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 import prettier from 'eslint-config-prettier';
+import globals from 'globals';
 
 export default tseslint.config(
   { ignores: ['dist/**', 'node_modules/**', 'coverage/**', 'data/**', '*.js', '*.mjs'] },
@@ -20,6 +21,12 @@ export default tseslint.config(
   {
     files: ['src/config/**', 'test/**', 'bench/**', 'simulator/**', 'scripts/**'],
     rules: { 'no-restricted-properties': 'off' },
+  },
+  {
+    // CommonJS tooling files (dependency-cruiser, jest) run under plain Node.
+    files: ['**/*.cjs'],
+    languageOptions: { sourceType: 'commonjs', globals: globals.node },
+    rules: { '@typescript-eslint/no-require-imports': 'off' },
   },
   {
     files: ['**/*.spec.ts', 'test/**', 'bench/**'],
