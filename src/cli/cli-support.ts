@@ -19,6 +19,12 @@ export class UsageError extends Error {}
 /** How long the CLI waits for Redis before giving up on a command that needs it. */
 const REDIS_WAIT_MS = 5000;
 
+function whenReady(client: { status: string; once(event: 'ready', fn: () => void): unknown }): Promise<void> {
+  return client.status === 'ready'
+    ? Promise.resolve()
+    : new Promise((resolve) => client.once('ready', resolve));
+}
+
 /** Minimal view of a commander command (nest-commander's dependency), enough to walk the tree. */
 interface CommanderNode {
   commands: readonly CommanderNode[];
@@ -57,16 +63,16 @@ export class RedisReadiness implements OnModuleInit {
   ) {}
 
   async onModuleInit(): Promise<void> {
-    const client = this.redis.client;
-    const connected =
-      client.status === 'ready'
-        ? Promise.resolve()
-        : new Promise<void>((resolve) => client.once('ready', () => resolve()));
+    // Bull's isReady() only loads its scripts; its command client (fail-fast too) is awaited like ours.
+    const clients = [this.redis.client, this.queue.queue.client];
     let timer: NodeJS.Timeout | undefined;
     const timeout = new Promise<'timeout'>((resolve) => {
       timer = setTimeout(() => resolve('timeout'), REDIS_WAIT_MS);
     });
-    const outcome = await Promise.race([Promise.all([connected, this.queue.queue.isReady()]), timeout]);
+    const outcome = await Promise.race([
+      Promise.all([...clients.map(whenReady), this.queue.queue.isReady()]),
+      timeout,
+    ]);
     clearTimeout(timer);
     const where = new URL(this.config.redis.url);
     this.problem =

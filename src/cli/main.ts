@@ -74,7 +74,11 @@ async function main(argv: string[]): Promise<ExitCode> {
     await app.close();
   }
   if (failure !== null) {
-    if (!isCommanderError(failure)) process.stderr.write(`error: ${describe(failure)}\n`);
+    if (!isCommanderError(failure)) {
+      process.stderr.write(
+        `error: ${verbose ? ((failure as Error)?.stack ?? describe(failure)) : describe(failure)}\n`,
+      );
+    }
     return exitCodeFor(failure);
   }
   return (process.exitCode as ExitCode | undefined) ?? ExitCode.Ok;

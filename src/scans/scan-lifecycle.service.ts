@@ -6,6 +6,7 @@ import { ScanQueue } from '../queue/scan-queue';
 import { WaitingLine } from '../queue/waiting-line';
 import { CapacityLeases } from '../scanners/capacity-leases.store';
 import { NessusClients } from '../scanners/nessus-clients.service';
+import { NessusError } from '../scanners/nessus/nessus-errors';
 import { ScannerRegistry } from '../scanners/scanner-registry.service';
 import { Task } from '../tasks/task';
 import { TasksService } from '../tasks/tasks.service';
@@ -60,6 +61,7 @@ export class ScanLifecycle {
     try {
       await this.clients.client(task.scanner_instance).stopScan(task.nessus_scan_id);
     } catch (err) {
+      if (err instanceof NessusError && err.kind === 'not_found') return;
       this.log.warn(`task ${task.task_id}: could not stop Nessus scan ${task.nessus_scan_id}: ${(err as Error).message}`);
     }
   }
