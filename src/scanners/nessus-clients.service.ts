@@ -1,5 +1,6 @@
-import { Injectable, Logger, OnApplicationShutdown } from '@nestjs/common';
+import { Injectable, Logger, OnApplicationShutdown, Optional } from '@nestjs/common';
 import { NotFoundError } from '../common/errors';
+import { MetricsService } from '../metrics/metrics.service';
 import { NessusClient } from './nessus/nessus.client';
 import { sameConnection, ScannerEntry } from './registry-snapshot';
 import { ScannerRegistry } from './scanner-registry.service';
@@ -18,7 +19,10 @@ export class NessusClients implements OnApplicationShutdown {
   private readonly cache = new Map<string, { entry: ScannerEntry; client: NessusClient }>();
   private readonly retiring = new Set<NodeJS.Timeout>();
 
-  constructor(private readonly registry: ScannerRegistry) {}
+  constructor(
+    private readonly registry: ScannerRegistry,
+    @Optional() private readonly metrics?: MetricsService,
+  ) {}
 
   /** The client of a scanner (throws NotFoundError for an instance this process never loaded). */
   client(instanceId: string): NessusClient {
@@ -38,6 +42,7 @@ export class NessusClients implements OnApplicationShutdown {
       tlsVerify: entry.tlsVerify,
       caFile: entry.caFile,
       logger: { warn: (m) => this.log.warn(m) },
+      onCall: (operation, outcome) => this.metrics?.nessusCall(entry.instanceId, operation, outcome),
     });
     this.cache.set(instanceId, { entry, client });
     return client;

@@ -1,5 +1,6 @@
-import { Injectable, Logger, OnApplicationBootstrap } from '@nestjs/common';
+import { Injectable, Logger, OnApplicationBootstrap, Optional } from '@nestjs/common';
 import { NotFoundError, ValidationError } from '../common/errors';
+import { MetricsService } from '../metrics/metrics.service';
 import { PublicTask, Task, TASK_STATUSES, TaskPatch, TaskStatus, toPublicTask } from './task';
 import { isValidTaskId } from './task-id';
 import { TaskIndex } from './task-index';
@@ -39,6 +40,7 @@ export class TasksService implements OnApplicationBootstrap {
   constructor(
     readonly store: TaskStore,
     private readonly index: TaskIndex,
+    @Optional() private readonly metrics?: MetricsService,
   ) {}
 
   onApplicationBootstrap(): void {
@@ -51,7 +53,10 @@ export class TasksService implements OnApplicationBootstrap {
   /** Stores a new task and indexes it; 'exists' when the id is taken (nothing is changed then). */
   async create(task: Task): Promise<'created' | 'exists'> {
     const result = await this.store.create(task);
-    if (result === 'created') await this.index.upsert(task);
+    if (result === 'created') {
+      this.metrics?.taskTransition(null, task.status);
+      await this.index.upsert(task);
+    }
     return result;
   }
 
@@ -74,7 +79,10 @@ export class TasksService implements OnApplicationBootstrap {
    */
   async update(taskId: string, expectedVersion: number, patch: TaskPatch): Promise<Task> {
     if (!isValidTaskId(taskId)) throw notFound(taskId);
+    // Only status changes are counted, so only they pay for reading the previous status.
+    const before = patch.status !== undefined && this.metrics ? await this.store.get(taskId) : null;
     const next = await this.store.update(taskId, expectedVersion, patch);
+    if (before && before.status !== next.status) this.metrics?.taskTransition(before.status, next.status);
     await this.reindex(next);
     return next;
   }

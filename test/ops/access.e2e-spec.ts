@@ -1,14 +1,15 @@
 import request from 'supertest';
 import { freePort, onPath, startPrivateRedis } from '../support/redis-harness';
-import { OpsApp, sample, startOpsApp } from './ops-app';
+import { startTestApp, type TestApp } from '../support/app-harness';
+import { sample } from './prometheus-text';
 
 const KEY = 'ops-access-key-0123456789';
 
 describe('queue dashboard and /metrics access per mode', () => {
   describe('api mode with API keys', () => {
-    let t: OpsApp;
+    let t: TestApp;
     beforeAll(async () => {
-      t = await startOpsApp({ APP_MODE: 'api', API_KEYS: `ops:${KEY}` });
+      t = await startTestApp({ APP_MODE: 'api', API_KEYS: `ops:${KEY}` });
     });
     afterAll(async () => {
       await t?.close();
@@ -43,9 +44,9 @@ describe('queue dashboard and /metrics access per mode', () => {
   });
 
   describe('worker mode with METRICS_PUBLIC=true', () => {
-    let t: OpsApp;
+    let t: TestApp;
     beforeAll(async () => {
-      t = await startOpsApp({ APP_MODE: 'worker', API_KEYS: `ops:${KEY}`, METRICS_PUBLIC: 'true' });
+      t = await startTestApp({ APP_MODE: 'worker', API_KEYS: `ops:${KEY}`, METRICS_PUBLIC: 'true' });
     });
     afterAll(async () => {
       await t?.close();
@@ -69,7 +70,7 @@ describe('queue dashboard and /metrics access per mode', () => {
 describe('/metrics while Redis is down', () => {
   let port: number;
   let redis: Awaited<ReturnType<typeof startPrivateRedis>>;
-  let t: OpsApp;
+  let t: TestApp;
 
   beforeAll(async () => {
     if (!onPath('redis-server')) {
@@ -79,7 +80,7 @@ describe('/metrics while Redis is down', () => {
     }
     port = await freePort();
     redis = await startPrivateRedis(port);
-    t = await startOpsApp({ APP_MODE: 'api', REDIS_URL: redis.url, METRICS_PUBLIC: 'true' });
+    t = await startTestApp({ APP_MODE: 'api', REDIS_URL: redis.url, METRICS_PUBLIC: 'true' });
   });
 
   afterAll(async () => {

@@ -2,7 +2,8 @@ import request from 'supertest';
 import { startSimulator, SimulatorHandle } from '../../simulator/simulator';
 import { ScanQueries } from '../../src/scans/scan-queries.service';
 import { ScanSubmissionService } from '../../src/scans/scan-submission.service';
-import { OpsApp, sample, startOpsApp } from './ops-app';
+import { startTestApp, type TestApp } from '../support/app-harness';
+import { sample } from './prometheus-text';
 
 const KEY = 'ops-metrics-key-0123456789';
 const ctx = { clientId: 'anonymous', traceId: 'trace-ops-metrics' };
@@ -20,11 +21,11 @@ async function waitFor<T>(probe: () => Promise<T>, done: (v: T) => boolean, time
 
 describe('/metrics after a scan (all mode, real Redis, simulator)', () => {
   let sim: SimulatorHandle;
-  let t: OpsApp;
+  let t: TestApp;
 
   beforeAll(async () => {
     sim = await startSimulator({ scanners: 1, scenario: { scanDurationMs: 500, findingsPerHost: 3 } });
-    t = await startOpsApp(
+    t = await startTestApp(
       { APP_MODE: 'all', POLL_INTERVAL_SECONDS: '1', API_KEYS: `ops:${KEY}` },
       { main: [{ instance_id: 'scanner1', url: sim.scanners[0].url, max: 2 }] },
     );

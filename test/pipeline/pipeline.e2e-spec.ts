@@ -57,8 +57,8 @@ describe('scan pipeline (one process, real Redis, simulator)', () => {
     expect(res).toMatchObject({ status: 'queued', scanner_pool: 'main', idempotent_replay: false });
     const done = await waitFor(() => status(res.task_id), terminal);
     expect(done).toMatchObject({ status: 'completed', phase: 'done', progress: 100, scanner_instance: 'scanner1' });
-    expect(done.results_summary.hosts_scanned).toBe(2);
-    expect(done.results_summary.total_vulnerabilities).toBe(24);
+    expect(done.results_summary!.hosts_scanned).toBe(2);
+    expect(done.results_summary!.total_vulnerabilities).toBe(24);
     const dir = join(t.dataDir, res.task_id);
     expect(existsSync(join(dir, 'task.json'))).toBe(true);
     expect(existsSync(join(dir, 'scan.nessus'))).toBe(true);

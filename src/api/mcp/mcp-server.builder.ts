@@ -1,5 +1,6 @@
-import { Injectable, Logger, OnModuleDestroy } from '@nestjs/common';
+import { Injectable, Logger, OnModuleDestroy, Optional } from '@nestjs/common';
 import { McpServer } from '@modelcontextprotocol/server';
+import { MetricsService } from '../../metrics/metrics.service';
 import { ScanQueries } from '../../scans/scan-queries.service';
 import { ScanSubmissionService } from '../../scans/scan-submission.service';
 import { ScannersService } from '../../scanners/scanners.service';
@@ -28,11 +29,17 @@ export class McpServerBuilder implements OnModuleDestroy {
   private readonly shutdown = new AbortController();
   private readonly deps: McpToolDeps;
 
-  constructor(submissions: ScanSubmissionService, queries: ScanQueries, scanners: ScannersService) {
+  constructor(
+    submissions: ScanSubmissionService,
+    queries: ScanQueries,
+    scanners: ScannersService,
+    @Optional() metrics?: MetricsService,
+  ) {
     this.deps = {
       submissions,
       queries,
       scanners,
+      metrics,
       log: new Logger('McpTools'),
       wait: DEFAULT_WAIT,
       shutdown: this.shutdown.signal,

@@ -43,6 +43,8 @@ export interface NessusConnectionOptions {
   /** Per-call timeout in ms (no answer for that long). Default 15000. */
   timeoutMs?: number;
   logger?: NessusClientLogger;
+  /** Told of every finished API call: the operation and 'ok' or the NessusError kind (for metrics). */
+  onCall?: (operation: string, outcome: string) => void;
 }
 
 export interface NessusScanInfo {
@@ -433,12 +435,28 @@ export class NessusClient {
     return true;
   }
 
-  /** One call with auth, a single re-login on 401 and a single X-API-Token fetch on 412. */
   private async call<T>(
     op: string,
     method: Method,
     path: string,
     o: CallOptions = {},
+  ): Promise<AxiosResponse<T>> {
+    try {
+      const res = await this.authenticatedCall<T>(op, method, path, o);
+      this.opts.onCall?.(op, 'ok');
+      return res;
+    } catch (err) {
+      this.opts.onCall?.(op, err instanceof NessusError ? err.kind : 'unknown');
+      throw err;
+    }
+  }
+
+  /** One call with auth, a single re-login on 401 and a single X-API-Token fetch on 412. */
+  private async authenticatedCall<T>(
+    op: string,
+    method: Method,
+    path: string,
+    o: CallOptions,
   ): Promise<AxiosResponse<T>> {
     if (!o.anonymous && this.useSession && !this.sessionToken) await this.login();
     let relogged = false;

@@ -4,6 +4,7 @@ import { AppError } from '../../../common/errors';
 import { runWithTraceFields } from '../../../common/logging/trace-context';
 import type { ScanQueries } from '../../../scans/scan-queries.service';
 import type { ScanSubmissionService } from '../../../scans/scan-submission.service';
+import type { MetricsService } from '../../../metrics/metrics.service';
 import type { ScannersService } from '../../../scanners/scanners.service';
 import { callerOf, McpCaller } from '../mcp-caller';
 import type { WaitOptions } from './scan-progress';
@@ -20,6 +21,8 @@ export interface McpToolDeps {
   queries: Pick<ScanQueries, 'status' | 'results' | 'list' | 'cancel' | 'queueStatus'>;
   scanners: Pick<ScannersService, 'listScanners' | 'listPools' | 'poolStatus'>;
   log: ToolLogger;
+  /** Where each call's latency is recorded, when metrics are wired. */
+  metrics?: Pick<MetricsService, 'toolCall'>;
   wait: WaitOptions;
   /** Aborted when the application shuts down, so waiting tools return instead of holding the shutdown. */
   shutdown: AbortSignal;
@@ -31,6 +34,18 @@ export interface McpToolDeps {
  * naming the trace id, and is logged.
  */
 export async function runTool(
+  ctx: ServerContext,
+  deps: Pick<McpToolDeps, 'log' | 'metrics'>,
+  tool: string,
+  fn: (caller: McpCaller) => Promise<CallToolResult>,
+): Promise<CallToolResult> {
+  const started = performance.now();
+  const result = await callTool(ctx, deps, tool, fn);
+  deps.metrics?.toolCall(tool, (performance.now() - started) / 1000, result.isError !== true);
+  return result;
+}
+
+async function callTool(
   ctx: ServerContext,
   deps: Pick<McpToolDeps, 'log'>,
   tool: string,
