@@ -32,5 +32,19 @@ describe('Redis options', () => {
     ]);
     expect(o.name).toBe('main');
     expect(o.host).toBeUndefined();
+    expect(o.enableTLSForSentinelMode).toBeFalsy();
+    expect(o.sentinelTLS).toBeUndefined();
+  });
+
+  it('keeps TLS and the password of a rediss:// URL for the master and the Sentinels', () => {
+    const o = baseRedisOptions({
+      url: 'rediss://:s3cret@redis.example.internal:6380/1',
+      sentinels: ['10.0.0.1:26379'],
+      sentinelName: 'main',
+    });
+    expect(o).toMatchObject({ password: 's3cret', sentinelPassword: 's3cret', db: 1 });
+    expect(o.tls).toEqual({ servername: 'redis.example.internal' });
+    expect(o.enableTLSForSentinelMode).toBe(true);
+    expect(o.sentinelTLS).toEqual({ servername: 'redis.example.internal' });
   });
 });

@@ -27,6 +27,11 @@ export function baseRedisOptions(settings: RedisSettings): RedisOptions {
     });
     opts.name = settings.sentinelName;
     opts.sentinelPassword = opts.password;
+    // ioredis ignores `tls` in Sentinel mode unless told: rediss:// must mean TLS to master and Sentinels too.
+    if (opts.tls) {
+      opts.enableTLSForSentinelMode = true;
+      opts.sentinelTLS = opts.tls;
+    }
   } else {
     opts.host = u.hostname;
     opts.port = Number(u.port || 6379);
