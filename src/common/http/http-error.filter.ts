@@ -1,6 +1,7 @@
 import { ArgumentsHost, Catch, ExceptionFilter, HttpException, HttpStatus, Logger } from '@nestjs/common';
 import type { Request, Response } from 'express';
 import { AppError, UnavailableError, ValidationError } from '../errors';
+import { acceptTraceId } from '../trace/trace-id';
 
 /** Error body of every HTTP error (SPEC §6). */
 export interface ErrorBody {
@@ -21,8 +22,14 @@ export class HttpErrorFilter implements ExceptionFilter {
     const res = ctx.getResponse<Response>();
     const req = ctx.getRequest<Request & { traceId?: string }>();
     if (res.headersSent) return;
-    const body = this.toBody(exception, req.traceId ?? null);
-    if (exception instanceof UnavailableError) res.setHeader('Retry-After', String(exception.retryAfterSeconds));
+    // Body-parser errors (400/413) happen before the trace middleware runs: give them a trace id here.
+    if (req.traceId === undefined) {
+      req.traceId = acceptTraceId(req.headers['x-trace-id']);
+      res.setHeader('X-Trace-Id', req.traceId);
+    }
+    const body = this.toBody(exception, req.traceId);
+    if (exception instanceof UnavailableError)
+      res.setHeader('Retry-After', String(exception.retryAfterSeconds));
     if (body.statusCode >= 500) this.log.error({ err: exception }, `${req.method} ${req.path} failed`);
     res.status(body.statusCode).json(body);
   }
@@ -35,7 +42,8 @@ export class HttpErrorFilter implements ExceptionFilter {
         message: exception.message,
         trace_id: traceId,
       };
-      if (exception instanceof ValidationError && Object.keys(exception.fields).length) body.fields = exception.fields;
+      if (exception instanceof ValidationError && Object.keys(exception.fields).length)
+        body.fields = exception.fields;
       return body;
     }
     if (exception instanceof HttpException) {
@@ -50,9 +58,19 @@ export class HttpErrorFilter implements ExceptionFilter {
       return { statusCode: status, error: titleCase(error), message, trace_id: traceId };
     }
     if (isBodyParserError(exception)) {
-      return { statusCode: exception.status, error: titleCase(HttpStatus[exception.status] ?? 'Bad Request'), message: exception.message, trace_id: traceId };
+      return {
+        statusCode: exception.status,
+        error: titleCase(HttpStatus[exception.status] ?? 'Bad Request'),
+        message: exception.message,
+        trace_id: traceId,
+      };
     }
-    return { statusCode: 500, error: 'Internal Server Error', message: 'internal error; see the server log with this trace_id', trace_id: traceId };
+    return {
+      statusCode: 500,
+      error: 'Internal Server Error',
+      message: 'internal error; see the server log with this trace_id',
+      trace_id: traceId,
+    };
   }
 }
 
