@@ -1,0 +1,127 @@
+/**
+ * mcp: get_scan_status over Streamable HTTP with the official MCP TypeScript SDK client (v2, 2025
+ * sessionful revision), 20 calls in flight on one session, for BENCH_SECONDS after a warm-up.
+ */
+import { Client, StreamableHTTPClientTransport } from '@modelcontextprotocol/client';
+import {
+  benchPrefix,
+  Cleanup,
+  deletePrefix,
+  figure,
+  fmt,
+  header,
+  latencySummary,
+  printCommands,
+  procFigures,
+  redisCommandsPerRequest,
+  removeDir,
+  startGateway,
+  tempDir,
+  writeScannersYaml,
+} from './support';
+
+const IN_FLIGHT = 20;
+const SECONDS = Number(process.env.BENCH_SECONDS ?? 10);
+
+async function connect(url: string): Promise<Client> {
+  const client = new Client({ name: 'nmg-bench', version: '1.0.0' });
+  await client.connect(new StreamableHTTPClientTransport(new URL('/mcp', url)));
+  // Listing the tools lets the client check every structuredContent against its output schema, as agents do.
+  await client.listTools();
+  return client;
+}
+
+async function submit(url: string, i: number): Promise<string> {
+  const res = await fetch(`${url}/api/v1/scans`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ targets: `192.0.2.${(i % 250) + 1}`, name: `mcp ${i}` }),
+  });
+  if (res.status !== 202) throw new Error(`submit answered ${res.status}: ${await res.text()}`);
+  return ((await res.json()) as { task_id: string }).task_id;
+}
+
+/** Keeps IN_FLIGHT calls running for `seconds`; returns the latencies of the calls that finished. */
+async function drive(
+  client: Client,
+  ids: string[],
+  seconds: number,
+): Promise<{ latencies: number[]; errors: number }> {
+  const until = Date.now() + seconds * 1000;
+  const latencies: number[] = [];
+  let errors = 0;
+  let n = 0;
+  await Promise.all(
+    Array.from({ length: IN_FLIGHT }, async () => {
+      while (Date.now() < until) {
+        const t0 = performance.now();
+        const res = await client.callTool({
+          name: 'get_scan_status',
+          arguments: { task_id: ids[n++ % ids.length] },
+        });
+        latencies.push(performance.now() - t0);
+        if (res.isError) errors++;
+      }
+    }),
+  );
+  return { latencies, errors };
+}
+
+export async function run(): Promise<void> {
+  header('mcp: get_scan_status over Streamable HTTP (official SDK client)');
+  const cleanup = new Cleanup();
+  try {
+    const dir = tempDir('mcp');
+    cleanup.add('temp dir', () => removeDir(dir));
+    const prefix = benchPrefix();
+    cleanup.add('redis keys', () => deletePrefix(prefix));
+    const scannerConfig = writeScannersYaml(dir, [{ url: 'http://127.0.0.1:9', max: 2 }]);
+
+    const gw = await startGateway({ dir, prefix, scannerConfig, env: { APP_MODE: 'api' } });
+    cleanup.add('gateway', () => gw.stop());
+    const ids = await Promise.all(Array.from({ length: 50 }, (_, i) => submit(gw.url, i)));
+    const client = await connect(gw.url);
+    cleanup.add('client', () => client.close());
+
+    await drive(client, ids, 2);
+    const cpu0 = procFigures(gw.pid).cpuMs;
+    const t0 = Date.now();
+    const { latencies, errors } = await drive(client, ids, SECONDS);
+    const elapsed = (Date.now() - t0) / 1000;
+    const cpuPct = (procFigures(gw.pid).cpuMs - cpu0) / (10 * elapsed);
+    const l = latencySummary(latencies);
+    const rate = latencies.length / elapsed;
+
+    figure('get_scan_status', `${fmt(rate)} calls/s`, '>= 2,000 calls/s', rate >= 2000);
+    figure('latency p50 / p99', `${fmt(l.p50, 1)} / ${fmt(l.p99, 1)} ms`);
+    figure('gateway CPU', `${fmt(cpuPct)} % of a core`);
+    figure('tool errors', `${errors} of ${fmt(latencies.length)}`);
+    await client.close();
+    await gw.stop();
+
+    let url = '';
+    let counted: Client | null = null;
+    let id = '';
+    const commands = await redisCommandsPerRequest(
+      async (redisUrl) => {
+        const g = await startGateway({
+          dir,
+          prefix,
+          scannerConfig,
+          label: 'counted',
+          env: { APP_MODE: 'api', REDIS_URL: redisUrl },
+        });
+        url = g.url;
+        id = await submit(url, 0);
+        counted = await connect(url);
+        return { stop: async () => (await counted?.close(), await g.stop()) };
+      },
+      async () => {
+        await counted!.callTool({ name: 'get_scan_status', arguments: { task_id: id } });
+      },
+    );
+    printCommands('redis commands per call', commands);
+  } finally {
+    await cleanup.run();
+  }
+}

@@ -1,0 +1,78 @@
+/**
+ * status: GET /api/v1/scans/:taskId (get_scan_status) under autocannon with 50 connections, over 100
+ * tasks submitted first, against a raw node:http hello-world server measured in the same run.
+ */
+import {
+  benchPrefix,
+  Cleanup,
+  deletePrefix,
+  figure,
+  fmt,
+  header,
+  httpLoad,
+  removeDir,
+  startGateway,
+  startHelloWorld,
+  tempDir,
+  writeScannersYaml,
+} from './support';
+
+const CONNECTIONS = 50;
+const SECONDS = Number(process.env.BENCH_SECONDS ?? 10);
+const TASKS = 100;
+
+export async function run(): Promise<void> {
+  header('status: GET /api/v1/scans/:taskId');
+  const cleanup = new Cleanup();
+  try {
+    const dir = tempDir('status');
+    cleanup.add('temp dir', () => removeDir(dir));
+    const prefix = benchPrefix();
+    cleanup.add('redis keys', () => deletePrefix(prefix));
+
+    const hello = await startHelloWorld(dir);
+    cleanup.add('hello world', () => hello.stop());
+    const base = await httpLoad({
+      url: hello.url,
+      connections: CONNECTIONS,
+      seconds: SECONDS,
+      pid: hello.pid,
+    });
+    await hello.stop();
+
+    const gw = await startGateway({
+      dir,
+      prefix,
+      scannerConfig: writeScannersYaml(dir, [{ url: 'http://127.0.0.1:9', max: 2 }]),
+      env: { APP_MODE: 'api' },
+    });
+    cleanup.add('gateway', () => gw.stop());
+    const ids: string[] = [];
+    for (let i = 0; i < TASKS; i++) {
+      const res = await fetch(`${gw.url}/api/v1/scans`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ targets: `192.0.2.${i + 1}`, name: `status ${i}` }),
+      });
+      if (res.status !== 202) throw new Error(`submit answered ${res.status}: ${await res.text()}`);
+      ids.push(((await res.json()) as { task_id: string }).task_id);
+    }
+    let next = 0;
+    const app = await httpLoad({
+      url: `${gw.url}/api/v1/scans/${ids[0]}`,
+      connections: CONNECTIONS,
+      seconds: SECONDS,
+      pid: gw.pid,
+      perRequest: (req) => ({ ...req, path: `/api/v1/scans/${ids[next++ % ids.length]}` }),
+    });
+
+    figure('hello world (node:http)', `${fmt(base.rps)} req/s`);
+    figure('status', `${fmt(app.rps)} req/s`, '>= 10,000 req/s', app.rps >= 10_000);
+    figure('status p50 / p99', `${fmt(app.p50)} / ${fmt(app.p99)} ms`);
+    figure('status / hello world', `${fmt((100 * app.rps) / base.rps, 1)} %`);
+    figure('CPU hello world / gateway', `${fmt(base.cpuPct ?? 0)} / ${fmt(app.cpuPct ?? 0)} % of a core`);
+    figure('non-2xx / errors', `${app.non2xx} / ${app.errors} of ${fmt(app.total)}`);
+  } finally {
+    await cleanup.run();
+  }
+}
