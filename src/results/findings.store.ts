@@ -57,16 +57,28 @@ const LIST_FIELDS = ['cve'] as const satisfies readonly FindingField[];
 type Typed = Float64Array | Int32Array | Uint8Array;
 type SectionType = 'f64' | 'i32' | 'u8';
 
-/** An append-only column in fixed-size blocks: no doubling, no copies, memory close to what is used. */
+/**
+ * An append-only column in fixed-size blocks, memory close to what is used. Only the first block starts
+ * small and doubles up to the block size: a store of a few dozen findings (one per ingestion, 26
+ * columns) would otherwise allocate and zero ~7 MB.
+ */
 class Growable<T extends Typed> {
   private static readonly BLOCK = 1 << 16;
+  private static readonly FIRST = 256;
   private readonly blocks: T[] = [];
   length = 0;
   constructor(private readonly make: (n: number) => T) {}
   push(v: number): void {
     const at = this.length % Growable.BLOCK;
-    if (at === 0) this.blocks.push(this.make(Growable.BLOCK));
-    this.blocks[this.blocks.length - 1][at] = v;
+    if (this.blocks.length === 0) this.blocks.push(this.make(Growable.FIRST));
+    else if (at === 0) this.blocks.push(this.make(Growable.BLOCK));
+    let block = this.blocks[this.blocks.length - 1];
+    if (at >= block.length) {
+      const bigger = this.make(Math.min(Growable.BLOCK, block.length * 2));
+      bigger.set(block);
+      this.blocks[this.blocks.length - 1] = block = bigger;
+    }
+    block[at] = v;
     this.length++;
   }
   get(i: number): number {
