@@ -1,0 +1,146 @@
+/**
+ * list: list_tasks (GET /api/v1/scans) over 100,000 stored tasks, filtered by status, by target and by
+ * both. The task files are written straight into DATA_DIR (as a gateway would have left them); the
+ * gateway builds its Redis index from them at start (timed), then each query runs 200 times in a row.
+ */
+import { mkdir, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { Task, TaskStatus } from '../src/tasks/task';
+import { newTaskId } from '../src/tasks/task-id';
+import { applyUpdate, newTask } from '../src/tasks/task-state-machine';
+import {
+  benchPrefix,
+  Cleanup,
+  deletePrefix,
+  figure,
+  fmt,
+  header,
+  latencySummary,
+  removeDir,
+  startGateway,
+  tempDir,
+  writeScannersYaml,
+} from './support';
+
+const TASKS = Number(process.env.BENCH_TASKS ?? 100_000);
+const RUNS = 200;
+const DAY = 86_400_000;
+
+/** A task as the pipeline leaves it (of the anonymous client the REST calls are): mostly completed, varied targets. */
+function syntheticTask(i: number, now: number): Task {
+  const created = new Date(now - Math.floor((((i * 7919) % TASKS) / TASKS) * 30 * DAY));
+  const b = (i >> 8) & 255;
+  const c = i & 255;
+  const targets =
+    i % 10 === 0
+      ? [`10.${b}.${c}.0/24`]
+      : i % 10 === 1
+        ? [`host-${i}.corp.example`]
+        : [`10.${b}.${c}.${1 + (i % 250)}`];
+  let task = newTask(
+    {
+      task_id: newTaskId(created),
+      name: `scan ${i}`,
+      targets,
+      resolved_targets: targets[0].startsWith('host-') ? [`10.200.${b}.${c}`] : targets,
+      scan_type: 'untrusted',
+      scanner_pool: i % 4 === 0 ? 'lab' : 'nessus',
+      trace_id: `bench-${i}`,
+      client_id: 'anonymous',
+      created_at: created.toISOString(),
+    },
+    created,
+  );
+  const r = i % 20;
+  const finalStatus: TaskStatus =
+    r < 12
+      ? 'completed'
+      : r < 14
+        ? 'failed'
+        : r < 16
+          ? 'running'
+          : r < 18
+            ? 'queued'
+            : r < 19
+              ? 'cancelled'
+              : 'timeout';
+  if (finalStatus === 'queued') return task;
+  if (finalStatus === 'cancelled' && i % 2 === 0) return applyUpdate(task, { status: 'cancelled' }, created);
+  task = applyUpdate(task, { status: 'running', phase: 'scanning', scanner_instance: 'scanner1' }, created);
+  if (finalStatus === 'running') return task;
+  return applyUpdate(task, { status: finalStatus, phase: 'done' }, new Date(created.getTime() + 3600_000));
+}
+
+async function writeTasks(dataDir: string): Promise<void> {
+  const now = Date.now();
+  const batch = 500;
+  for (let start = 0; start < TASKS; start += batch) {
+    await Promise.all(
+      Array.from({ length: Math.min(batch, TASKS - start) }, async (_, k) => {
+        const task = syntheticTask(start + k, now);
+        const d = join(dataDir, task.task_id);
+        await mkdir(d, { recursive: true });
+        await writeFile(join(d, 'task.json'), JSON.stringify(task));
+      }),
+    );
+  }
+}
+
+export async function run(): Promise<void> {
+  header(`list: list_tasks over ${fmt(TASKS)} stored tasks`);
+  const cleanup = new Cleanup();
+  try {
+    const dir = tempDir('list');
+    cleanup.add('temp dir', () => removeDir(dir));
+    const prefix = benchPrefix();
+    cleanup.add('redis keys', () => deletePrefix(prefix));
+    const t0 = Date.now();
+    await writeTasks(join(dir, 'tasks'));
+    process.stdout.write(`  wrote ${fmt(TASKS)} task files in ${fmt((Date.now() - t0) / 1000, 1)} s\n`);
+
+    const scannerConfig = writeScannersYaml(dir, [{ url: 'http://127.0.0.1:9', max: 2 }]);
+    const gw = await startGateway({ dir, prefix, scannerConfig, env: { APP_MODE: 'api' } });
+    cleanup.add('gateway', () => gw.stop());
+    const get = async (query: string) => {
+      const res = await fetch(`${gw.url}/api/v1/scans?${query}`);
+      if (!res.ok) throw new Error(`GET /api/v1/scans?${query} answered ${res.status}: ${await res.text()}`);
+      return (await res.json()) as { tasks: unknown[]; total: number };
+    };
+    const b0 = Date.now();
+    const all = await get('limit=1');
+    figure('index built from the files (ready to first list)', `${fmt((Date.now() - b0) / 1000, 1)} s`);
+    if (all.total !== TASKS) throw new Error(`the index holds ${all.total} tasks, expected ${TASKS}`);
+
+    const queries: Array<[string, string]> = [
+      ['status=completed', 'status=completed'],
+      ['status=running', 'status=running'],
+      ['target=10.1.2.9 (address)', 'target=10.1.2.9'],
+      ['target=10.1.0.0/16 (CIDR)', `target=${encodeURIComponent('10.1.0.0/16')}`],
+      ['target=corp.example (domain)', 'target=corp.example'],
+      ['status=completed&target=10.1.0.0/16', `status=completed&target=${encodeURIComponent('10.1.0.0/16')}`],
+      [
+        'status=failed&pool=lab&target=10.0.0.0/8',
+        `status=failed&pool=lab&target=${encodeURIComponent('10.0.0.0/8')}`,
+      ],
+      ['status=completed, limit=100', 'status=completed&limit=100'],
+    ];
+    let worst = 0;
+    for (const [label, q] of queries) {
+      for (let i = 0; i < 5; i++) await get(q);
+      const samples: number[] = [];
+      let total = 0;
+      for (let i = 0; i < RUNS; i++) {
+        const s = performance.now();
+        total = (await get(q)).total;
+        samples.push(performance.now() - s);
+      }
+      const l = latencySummary(samples);
+      worst = Math.max(worst, l.p95);
+      figure(label, `p95 ${fmt(l.p95, 1)} ms`);
+      process.stdout.write(`    p50 ${fmt(l.p50, 1)} ms, ${fmt(total)} matching\n`);
+    }
+    figure('filtered list, worst p95', `${fmt(worst, 1)} ms`, '< 50 ms', worst < 50);
+  } finally {
+    await cleanup.run();
+  }
+}

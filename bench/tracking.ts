@@ -1,0 +1,99 @@
+/**
+ * tracking: one worker process holding 10,000 running simulated scans at POLL_INTERVAL_SECONDS=30.
+ * The scans are submitted through an api-mode gateway and admitted, created and launched by the worker
+ * (10 simulated scanners with 1,000 slots each, scans that run for hours); once all run, the worker's
+ * CPU and RSS are read from /proc over two poll intervals.
+ */
+import { countWithStatus, submitMany } from './lifecycle';
+import {
+  benchPrefix,
+  Cleanup,
+  deletePrefix,
+  figure,
+  fmt,
+  header,
+  procFigures,
+  removeDir,
+  sleep,
+  startGateway,
+  startSimulatorProcess,
+  tempDir,
+  writeScannersYaml,
+} from './support';
+
+const SCANS = Number(process.env.BENCH_SCANS ?? 10_000);
+const POLL_SECONDS = 30;
+const SCANNERS = 10;
+
+export async function run(): Promise<void> {
+  header(`tracking: ${fmt(SCANS)} running scans in one worker, POLL_INTERVAL_SECONDS=${POLL_SECONDS}`);
+  const cleanup = new Cleanup();
+  try {
+    const dir = tempDir('tracking');
+    cleanup.add('temp dir', () => removeDir(dir));
+    const prefix = benchPrefix();
+    cleanup.add('redis keys', () => deletePrefix(prefix));
+    const sim = await startSimulatorProcess(dir, SCANNERS, ['--scan-duration-ms', String(6 * 3600_000)]);
+    cleanup.add('simulator', () => sim.stop());
+    const perScanner = Math.ceil(SCANS / SCANNERS);
+    const scannerConfig = writeScannersYaml(
+      dir,
+      sim.urls.map((url) => ({ url, max: perScanner })),
+    );
+    const env = { POLL_INTERVAL_SECONDS: String(POLL_SECONDS) };
+    const api = await startGateway({
+      dir,
+      prefix,
+      scannerConfig,
+      label: 'api',
+      env: { ...env, APP_MODE: 'api' },
+    });
+    cleanup.add('api gateway', () => api.stop());
+    const worker = await startGateway({
+      dir,
+      prefix,
+      scannerConfig,
+      label: 'worker',
+      env: { ...env, APP_MODE: 'worker' },
+    });
+    cleanup.add('worker', () => worker.stop());
+
+    const t0 = Date.now();
+    await submitMany(api.url, SCANS);
+    process.stdout.write(
+      `  submitted ${fmt(SCANS)} in ${fmt((Date.now() - t0) / 1000)} s; waiting until all run\n`,
+    );
+    let running = 0;
+    let lastChange = Date.now();
+    while (running < SCANS) {
+      await sleep(2000);
+      const now = await countWithStatus(api.url, 'running');
+      if (now !== running) lastChange = Date.now();
+      running = now;
+      if (Date.now() - lastChange > 120_000) throw new Error(`stalled at ${running} running of ${SCANS}`);
+    }
+    const rampSeconds = (Date.now() - t0) / 1000;
+    // Let the polls spread over the interval as they do in steady state, then measure two intervals.
+    await sleep(POLL_SECONDS * 1000);
+    const before = procFigures(worker.pid);
+    const m0 = Date.now();
+    let maxRss = before.rssMb;
+    while (Date.now() - m0 < 2 * POLL_SECONDS * 1000) {
+      await sleep(1000);
+      maxRss = Math.max(maxRss, procFigures(worker.pid).rssMb);
+    }
+    const after = procFigures(worker.pid);
+    const seconds = (Date.now() - m0) / 1000;
+    const cpuPct = (after.cpuMs - before.cpuMs) / (10 * seconds);
+    const stillRunning = await countWithStatus(api.url, 'running');
+
+    figure('all running after', `${fmt(rampSeconds)} s`);
+    figure('worker CPU (steady state)', `${fmt(cpuPct, 1)} % of a core`, '< 50 %', cpuPct < 50);
+    figure('worker RSS (max while measured)', `${fmt(maxRss)} MB`, '< 300 MB', maxRss < 300);
+    figure('worker peak RSS (incl. ramp-up)', `${fmt(after.peakRssMb)} MB`);
+    figure('CPU per poll', `${fmt((after.cpuMs - before.cpuMs) / ((SCANS * seconds) / POLL_SECONDS), 2)} ms`);
+    figure('still running at the end', `${fmt(stillRunning)} of ${fmt(SCANS)}`);
+  } finally {
+    await cleanup.run();
+  }
+}
