@@ -50,6 +50,11 @@ export class ScanQueue {
     return current === null || current === String(job.id);
   }
 
+  /** Id of the task's current chain job, or null when none is recorded. */
+  chainPointer(taskId: string): Promise<string | null> {
+    return this.redis.client.get(this.chainKey(taskId));
+  }
+
   /** Whether the task's current chain job still exists in a state that will run. */
   async hasLiveChain(taskId: string): Promise<boolean> {
     const current = await this.redis.client.get(this.chainKey(taskId));

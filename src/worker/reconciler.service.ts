@@ -1,10 +1,13 @@
 import { Injectable, Logger, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
 import { randomUUID } from 'node:crypto';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { AppConfig } from '../config/app-config';
 import { RedisService } from '../common/redis/redis.service';
 import { DeadLetterStore } from '../queue/dead-letter.store';
 import { ScanQueue } from '../queue/scan-queue';
 import { WaitingLine } from '../queue/waiting-line';
+import { Task } from '../tasks/task';
+import { isTerminal } from '../tasks/task-state-machine';
 import { TasksService } from '../tasks/tasks.service';
 
 export interface ReconcileReport {
@@ -23,6 +26,8 @@ export class Reconciler implements OnApplicationBootstrap, OnApplicationShutdown
   private readonly log = new Logger(Reconciler.name);
   private timer?: NodeJS.Timeout;
   private running?: Promise<unknown>;
+  /** How long a chain that looks dead is left to settle before it is re-seeded. */
+  settleMs = 1000;
 
   constructor(
     private readonly config: AppConfig,
@@ -71,6 +76,7 @@ export class Reconciler implements OnApplicationBootstrap, OnApplicationShutdown
   /** One pass over every queued or running task. */
   async reconcile(): Promise<ReconcileReport> {
     const report: ReconcileReport = { checked: 0, reseeded: [], skipped_dead_letters: 0 };
+    const suspects: { task: Task; pointer: string | null }[] = [];
     for await (const task of this.tasks.unfinished()) {
       report.checked++;
       if (await this.deadLetters.has(task.task_id)) {
@@ -81,6 +87,16 @@ export class Reconciler implements OnApplicationBootstrap, OnApplicationShutdown
         await this.waiting.join(task.scanner_pool, task.task_id, Date.parse(task.created_at));
       }
       if (await this.queue.hasLiveChain(task.task_id)) continue;
+      suspects.push({ task, pointer: await this.queue.chainPointer(task.task_id) });
+    }
+    // A step enqueues its successor in two writes (pointer, then job): a chain caught between them looks
+    // dead. Look again once such writes have landed, so a live chain never gets a second one beside it.
+    if (suspects.length) await sleep(this.settleMs);
+    for (const { task, pointer } of suspects) {
+      if ((await this.queue.chainPointer(task.task_id)) !== pointer) continue;
+      if (await this.queue.hasLiveChain(task.task_id)) continue;
+      const current = await this.tasks.find(task.task_id);
+      if (!current || isTerminal(current.status)) continue;
       await this.queue.advance({ taskId: task.task_id, traceId: task.trace_id, seq: 0 }, `reconcile:${Date.now()}`);
       report.reseeded.push(task.task_id);
     }

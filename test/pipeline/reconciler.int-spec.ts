@@ -1,0 +1,95 @@
+import { Test, TestingModule } from '@nestjs/testing';
+import Redis from 'ioredis';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { AppConfig } from '../../src/config/app-config';
+import { ConfigModule } from '../../src/config/config.module';
+import { RedisModule } from '../../src/common/redis/redis.module';
+import { RedisService } from '../../src/common/redis/redis.service';
+import { QueueModule } from '../../src/queue/queue.module';
+import { ScanJob } from '../../src/queue/queue-names';
+import { ScanQueue } from '../../src/queue/scan-queue';
+import { newTaskId } from '../../src/tasks/task-id';
+import { newTask } from '../../src/tasks/task-state-machine';
+import { TasksModule } from '../../src/tasks/tasks.module';
+import { TasksService } from '../../src/tasks/tasks.service';
+import { Reconciler } from '../../src/worker/reconciler.service';
+import { writeScannersYaml } from '../support/app-harness';
+import { deletePrefix, testRedisUrl, uniquePrefix } from '../support/test-redis';
+
+describe('reconciler (real Redis and Bull, no consumer)', () => {
+  let moduleRef: TestingModule;
+  let dir: string;
+  let prefix: string;
+  let tasks: TasksService;
+  let queue: ScanQueue;
+  let reconciler: Reconciler;
+  let redis: RedisService;
+
+  async function queuedTask(): Promise<string> {
+    const task = newTask({
+      task_id: newTaskId(),
+      name: 'reconcile-me',
+      targets: ['192.0.2.9'],
+      scan_type: 'untrusted',
+      scanner_pool: 'nessus',
+      trace_id: 'trace-reconcile',
+      client_id: 'anonymous',
+    });
+    await tasks.create(task);
+    return task.task_id;
+  }
+
+  beforeAll(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'nmg-reconcile-'));
+    prefix = uniquePrefix('reconcile');
+    const config = AppConfig.fromEnv({
+      REDIS_URL: testRedisUrl(),
+      REDIS_PREFIX: prefix,
+      DATA_DIR: join(dir, 'tasks'),
+      SCANNER_CONFIG: writeScannersYaml(dir, { nessus: [{ instance_id: 'scanner1', url: 'http://127.0.0.1:9' }] }),
+      LOG_LEVEL: 'error',
+    });
+    moduleRef = await Test.createTestingModule({
+      imports: [ConfigModule.forRoot(config), RedisModule, QueueModule, TasksModule],
+      providers: [Reconciler],
+    }).compile();
+    tasks = moduleRef.get(TasksService);
+    queue = moduleRef.get(ScanQueue);
+    reconciler = moduleRef.get(Reconciler);
+    redis = moduleRef.get(RedisService);
+    await redis.whenReady(5000);
+    reconciler.settleMs = 500;
+  });
+
+  afterAll(async () => {
+    await moduleRef?.close();
+    const client = new Redis(testRedisUrl());
+    await deletePrefix(client, prefix);
+    await client.quit();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('re-seeds an unfinished task whose chain is gone, once', async () => {
+    const taskId = await queuedTask();
+    const first = await reconciler.reconcile();
+    expect(first.reseeded).toEqual([taskId]);
+    expect(await queue.hasLiveChain(taskId)).toBe(true);
+    expect((await reconciler.reconcile()).reseeded).toEqual([]);
+  });
+
+  it('leaves alone a chain caught between its pointer and its job (no second chain)', async () => {
+    const taskId = await queuedTask();
+    const jobId = `${taskId}:launch:v3`;
+    // What advance() leaves for a moment: the pointer already names the next job, the job is not added yet.
+    await redis.client.set(redis.key('chain', taskId), jobId);
+    const pass = reconciler.reconcile();
+    await new Promise((r) => setTimeout(r, 100));
+    await queue.queue.add(ScanJob.Advance, { taskId, traceId: 'trace-reconcile', seq: 3 }, { jobId });
+    expect((await pass).reseeded).toEqual([]);
+    expect(await queue.chainPointer(taskId)).toBe(jobId);
+    const jobs = await queue.queue.getJobs(['waiting', 'delayed']);
+    expect(jobs.filter((j) => j.data.taskId === taskId).map((j) => j.id)).toEqual([jobId]);
+  });
+});
