@@ -27,8 +27,11 @@ export class ScanStepProcessor implements OnApplicationBootstrap, OnApplicationS
   ) {}
 
   onApplicationBootstrap(): void {
-    this.queue.on('failed', (job, err) => void this.onFailed(job, err));
-    this.queue.on('stalled', (job) => this.log.warn(`job ${job.id} stalled; another worker takes it over`));
+    // Queue events run outside any job context: bind the job's task and trace id so these lines carry them.
+    this.queue.on('failed', (job, err) => void this.inJobContext(job, () => this.onFailed(job, err)));
+    this.queue.on('stalled', (job) =>
+      void this.inJobContext(job, async () => this.log.warn(`job ${job.id} stalled; another worker takes it over`)),
+    );
     this.queue.on('error', (err) => this.log.warn(`queue error: ${err.message}`));
     // process() resolves only when the queue closes, so it is not awaited.
     this.queue
@@ -46,13 +49,21 @@ export class ScanStepProcessor implements OnApplicationBootstrap, OnApplicationS
 
   private handle(job: Job<AdvanceJobData>): Promise<void> {
     const { taskId, traceId } = job.data;
-    return runWithTraceFields({ task_id: taskId, trace_id: traceId }, async () => {
-      if (!(await this.scanQueue.isCurrent(job))) return;
+    return this.inJobContext(job, async () => {
+      if (!(await this.scanQueue.isCurrent(job))) {
+        this.log.debug(`task ${taskId}: job ${job.id} is not the task's current step; skipped`);
+        return;
+      }
+      this.log.debug(`task ${taskId}: step ${job.id}, attempt ${job.attemptsMade + 1}`);
       const outcome = await this.pipeline.advance(taskId, job.data.seq ?? 0);
       if (outcome.next) {
         await this.scanQueue.advance({ taskId, traceId, seq: outcome.seq }, outcome.stepKey, outcome.delayMs);
       }
     });
+  }
+
+  private inJobContext<T>(job: Job<AdvanceJobData>, fn: () => Promise<T>): Promise<T> {
+    return runWithTraceFields({ task_id: job.data.taskId, trace_id: job.data.traceId }, fn);
   }
 
   private async onFailed(job: Job<AdvanceJobData>, err: Error): Promise<void> {
