@@ -117,6 +117,7 @@ export async function run(): Promise<void> {
       ['target=10.1.2.9 (address)', 'target=10.1.2.9'],
       ['target=10.1.0.0/16 (CIDR)', `target=${encodeURIComponent('10.1.0.0/16')}`],
       ['target=corp.example (domain)', 'target=corp.example'],
+      ['target=10.0.0.0/8 (wide CIDR)', `target=${encodeURIComponent('10.0.0.0/8')}`],
       ['status=completed&target=10.1.0.0/16', `status=completed&target=${encodeURIComponent('10.1.0.0/16')}`],
       [
         'status=failed&pool=lab&target=10.0.0.0/8',

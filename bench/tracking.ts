@@ -8,6 +8,7 @@ import { countWithStatus, submitMany } from './lifecycle';
 import {
   benchPrefix,
   Cleanup,
+  commandStats,
   deletePrefix,
   figure,
   fmt,
@@ -16,13 +17,14 @@ import {
   removeDir,
   sleep,
   startGateway,
+  startPrivateRedis,
   startSimulatorProcess,
   tempDir,
   writeScannersYaml,
 } from './support';
 
 const SCANS = Number(process.env.BENCH_SCANS ?? 10_000);
-const POLL_SECONDS = 30;
+const POLL_SECONDS = Number(process.env.BENCH_POLL_SECONDS ?? 30);
 const SCANNERS = 10;
 
 export async function run(): Promise<void> {
@@ -40,7 +42,13 @@ export async function run(): Promise<void> {
       dir,
       sim.urls.map((url) => ({ url, max: perScanner })),
     );
-    const env = { POLL_INTERVAL_SECONDS: String(POLL_SECONDS) };
+    const env: Record<string, string> = { POLL_INTERVAL_SECONDS: String(POLL_SECONDS) };
+    // BENCH_COUNT_REDIS=1: run on a private redis-server and print the Redis commands per poll.
+    const counting = process.env.BENCH_COUNT_REDIS === '1' ? await startPrivateRedis() : null;
+    if (counting) {
+      cleanup.add('private redis', () => counting.stop());
+      env.REDIS_URL = counting.url;
+    }
     const api = await startGateway({
       dir,
       prefix,
@@ -75,6 +83,7 @@ export async function run(): Promise<void> {
     const rampSeconds = (Date.now() - t0) / 1000;
     // Let the polls spread over the interval as they do in steady state, then measure two intervals.
     await sleep(POLL_SECONDS * 1000);
+    if (counting) await commandStats(counting.url, true);
     const before = procFigures(worker.pid);
     const m0 = Date.now();
     let maxRss = before.rssMb;
@@ -85,6 +94,7 @@ export async function run(): Promise<void> {
     const after = procFigures(worker.pid);
     const seconds = (Date.now() - m0) / 1000;
     const cpuPct = (after.cpuMs - before.cpuMs) / (10 * seconds);
+    const commands = counting ? await commandStats(counting.url) : null;
     const stillRunning = await countWithStatus(api.url, 'running');
 
     figure('all running after', `${fmt(rampSeconds)} s`);
@@ -92,6 +102,17 @@ export async function run(): Promise<void> {
     figure('worker RSS (max while measured)', `${fmt(maxRss)} MB`, '< 300 MB', maxRss < 300);
     figure('worker peak RSS (incl. ramp-up)', `${fmt(after.peakRssMb)} MB`);
     figure('CPU per poll', `${fmt((after.cpuMs - before.cpuMs) / ((SCANS * seconds) / POLL_SECONDS), 2)} ms`);
+    if (commands) {
+      const polls = (SCANS * seconds) / POLL_SECONDS;
+      const per = [...commands].filter(([c]) => c !== 'info' && c !== 'config').sort((a, b) => b[1] - a[1]);
+      figure('redis commands per poll', fmt(per.reduce((n, [, v]) => n + v, 0) / polls, 1));
+      process.stdout.write(
+        `    ${per
+          .filter(([, v]) => v / polls >= 0.05)
+          .map(([c, v]) => `${c} ${fmt(v / polls, 1)}`)
+          .join(', ')}\n`,
+      );
+    }
     figure('still running at the end', `${fmt(stillRunning)} of ${fmt(SCANS)}`);
   } finally {
     await cleanup.run();
