@@ -5,6 +5,7 @@ import { RedisService } from '../common/redis/redis.service';
 import { UnavailableError } from '../common/errors';
 import { AdvanceJobData, QueueName, ScanJob } from './queue-names';
 
+const CHAIN_TTL_SECONDS = 30 * 86400;
 const LIVE_STATES = new Set<JobStatus | 'stuck'>(['waiting', 'delayed', 'active', 'paused']);
 
 /**
@@ -31,17 +32,39 @@ export class ScanQueue {
     const jobId = `${data.taskId}:${stepKey}`;
     try {
       // Pointer first: if we crash before add(), the reconciler finds no live job and re-seeds.
-      await this.redis.client.set(this.chainKey(data.taskId), jobId, 'EX', 30 * 86400);
-      await this.queue.add(ScanJob.Advance, data, {
-        jobId,
-        delay: Math.max(0, delayMs),
-        attempts: 8,
-        backoff: { type: 'exponential', delay: 2000 },
-      });
+      await this.redis.client.set(this.chainKey(data.taskId), jobId, 'EX', CHAIN_TTL_SECONDS);
+      await this.addStep(data, jobId, delayMs);
     } catch (err) {
       throw new UnavailableError(`the queue is unavailable (${(err as Error).message}); retry shortly`);
     }
     return jobId;
+  }
+
+  /**
+   * Starts a task's chain with `stepKey` unless it already has one (false then): concurrent or retried
+   * submissions never move the pointer of a chain that has gone on to later steps.
+   */
+  async seed(data: AdvanceJobData, stepKey: string): Promise<boolean> {
+    const jobId = `${data.taskId}:${stepKey}`;
+    try {
+      const key = this.chainKey(data.taskId);
+      const claimed = await this.redis.client.set(key, jobId, 'EX', CHAIN_TTL_SECONDS, 'NX');
+      // Our own pointer from an earlier try that crashed before add(): adding again is a no-op or the fix.
+      if (claimed !== 'OK' && (await this.redis.client.get(key)) !== jobId) return false;
+      await this.addStep(data, jobId, 0);
+    } catch (err) {
+      throw new UnavailableError(`the queue is unavailable (${(err as Error).message}); retry shortly`);
+    }
+    return true;
+  }
+
+  private async addStep(data: AdvanceJobData, jobId: string, delayMs: number): Promise<void> {
+    await this.queue.add(ScanJob.Advance, data, {
+      jobId,
+      delay: Math.max(0, delayMs),
+      attempts: 8,
+      backoff: { type: 'exponential', delay: 2000 },
+    });
   }
 
   /** True when `job` is its task's current chain (or the task has no recorded chain). */

@@ -16,6 +16,9 @@ import { newTask } from '../tasks/task-state-machine';
 import { TasksService } from '../tasks/tasks.service';
 import { ScanLifecycle } from './scan-lifecycle.service';
 
+/** First step of every task's chain; its job id is `<task_id>:admit`. */
+const SEED_STEP = 'admit';
+
 /** Arguments of run_untrusted_scan (SPEC §5); shapes are checked by the transport before this. */
 export interface UntrustedScanRequest {
   targets: string | string[];
@@ -149,11 +152,17 @@ export class ScanSubmissionService {
         await this.tasks.create(task);
         task = (await this.tasks.find(taskId)) ?? task;
       }
-      if (!TERMINAL_STATUSES.has(task.status) && task.phase === 'waiting_for_scanner') {
+      // A replay finishes only a submission that never got past its seed (no chain, or only the seed's
+      // pointer): a chain that went on belongs to the worker, and re-seeding it would stall or duplicate it.
+      const unfinished = !TERMINAL_STATUSES.has(task.status) && task.phase === 'waiting_for_scanner';
+      const pointer = unfinished && claim.replay ? await this.queue.chainPointer(taskId) : null;
+      if (unfinished && (pointer === null || pointer === `${taskId}:${SEED_STEP}`)) {
         if (credentials) await this.vault.put(taskId, credentials);
         await this.waiting.join(pool, taskId, Date.parse(task.created_at));
-        if (!claim.replay || !(await this.queue.hasLiveChain(taskId))) {
-          await this.queue.advance({ taskId, traceId: task.trace_id, seq: 0 }, 'admit');
+        await this.queue.seed({ taskId, traceId: task.trace_id, seq: 0 }, SEED_STEP);
+        // A concurrent identical request may have seeded it first, and its admit step already left the line.
+        if (claim.replay && (await this.tasks.find(taskId))?.phase !== 'waiting_for_scanner') {
+          await this.waiting.leave(pool, taskId);
         }
       }
       return await this.respond(task, claim.replay);
