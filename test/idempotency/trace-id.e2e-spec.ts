@@ -23,10 +23,17 @@ describe('X-Trace-Id through the gateway process and its worker steps', () => {
   let dir: string;
   const prefix = uniquePrefix('trace');
 
-  async function submit(traceId: string, targets: string): Promise<{ header: string | null; body: Record<string, unknown> }> {
+  async function submit(
+    traceId: string,
+    targets: string,
+  ): Promise<{ header: string | null; body: Record<string, unknown> }> {
     const res = await fetch(`${gw.url}/api/v1/scans`, {
       method: 'POST',
-      headers: { Authorization: `Bearer ${TOKEN}`, 'Content-Type': 'application/json', 'X-Trace-Id': traceId },
+      headers: {
+        Authorization: `Bearer ${TOKEN}`,
+        'Content-Type': 'application/json',
+        'X-Trace-Id': traceId,
+      },
       body: JSON.stringify({ targets, name: 'traced scan' }),
     });
     expect(res.status).toBe(202);
@@ -70,7 +77,9 @@ describe('X-Trace-Id through the gateway process and its worker steps', () => {
         REDIS_URL: testRedisUrl(),
         REDIS_PREFIX: prefix,
         DATA_DIR: join(dir, 'tasks'),
-        SCANNER_CONFIG: writeScannersYaml(dir, { nessus: [{ instance_id: 'scanner1', url: sim.scanners[0].url, max: 2 }] }),
+        SCANNER_CONFIG: writeScannersYaml(dir, {
+          nessus: [{ instance_id: 'scanner1', url: sim.scanners[0].url, max: 2 }],
+        }),
         API_KEYS: `tracer:${TOKEN}`,
         POLL_INTERVAL_SECONDS: '1',
       },
@@ -99,7 +108,9 @@ describe('X-Trace-Id through the gateway process and its worker steps', () => {
 
     const lines = linesAbout(taskId);
     // The submission's own lines, and the worker's lines for each step it went through.
-    expect(lines.some((l) => l.context === 'ScanSubmissionService' && /submitted/.test(String(l.msg)))).toBe(true);
+    expect(lines.some((l) => l.context === 'ScanSubmissionService' && /submitted/.test(String(l.msg)))).toBe(
+      true,
+    );
     expect(lines.some((l) => l.context === 'ScanPipeline' && /admitted/.test(String(l.msg)))).toBe(true);
     const steps = lines.filter((l) => l.context === 'ScanStepProcessor').map((l) => String(l.msg));
     for (const step of ['admit', 'create', 'launch', 'poll', 'export', 'parse']) {
@@ -114,15 +125,18 @@ describe('X-Trace-Id through the gateway process and its worker steps', () => {
   it.each([
     ['too long', 'a'.repeat(129), '192.0.2.20'],
     ['with bad characters', 'bad trace/id with spaces', '192.0.2.21'],
-  ])('an X-Trace-Id %s is replaced by a UUID that the task and its log lines carry', async (_label, insane, target) => {
-    const { header, body } = await submit(insane, target);
-    expect(header).toMatch(UUID);
-    expect(body.trace_id).toBe(header);
-    const taskId = String(body.task_id);
-    expect((await waitForCompleted(taskId)).trace_id).toBe(header);
-    const lines = linesAbout(taskId);
-    expect(lines.length).toBeGreaterThan(0);
-    expect(lines.filter((l) => l.trace_id !== header)).toEqual([]);
-    expect(readFileSync(gw.logPath, 'utf8')).not.toContain(insane);
-  });
+  ])(
+    'an X-Trace-Id %s is replaced by a UUID that the task and its log lines carry',
+    async (_label, insane, target) => {
+      const { header, body } = await submit(insane, target);
+      expect(header).toMatch(UUID);
+      expect(body.trace_id).toBe(header);
+      const taskId = String(body.task_id);
+      expect((await waitForCompleted(taskId)).trace_id).toBe(header);
+      const lines = linesAbout(taskId);
+      expect(lines.length).toBeGreaterThan(0);
+      expect(lines.filter((l) => l.trace_id !== header)).toEqual([]);
+      expect(readFileSync(gw.logPath, 'utf8')).not.toContain(insane);
+    },
+  );
 });
