@@ -7,6 +7,7 @@
 import {
   benchPrefix,
   Cleanup,
+  commandStats,
   deletePrefix,
   figure,
   fmt,
@@ -15,6 +16,7 @@ import {
   removeDir,
   sleep,
   startGateway,
+  startPrivateRedis,
   startSimulatorProcess,
   tempDir,
   writeScannersYaml,
@@ -62,7 +64,13 @@ export async function run(): Promise<void> {
     const sim = await startSimulatorProcess(dir, 1, ['--scan-duration-ms', '0', '--export-delay-ms', '0']);
     cleanup.add('simulator', () => sim.stop());
     const scannerConfig = writeScannersYaml(dir, [{ url: sim.urls[0], max: 10_000 }]);
-    const env = { POLL_INTERVAL_SECONDS: '1' };
+    const env: Record<string, string> = { POLL_INTERVAL_SECONDS: '1' };
+    // BENCH_COUNT_REDIS=1: run on a private redis-server and print the Redis commands per scan.
+    const counting = process.env.BENCH_COUNT_REDIS === '1' ? await startPrivateRedis() : null;
+    if (counting) {
+      cleanup.add('private redis', () => counting.stop());
+      env.REDIS_URL = counting.url;
+    }
 
     const api = await startGateway({
       dir,
@@ -84,6 +92,7 @@ export async function run(): Promise<void> {
       env: { ...env, APP_MODE: 'worker' },
     });
     cleanup.add('worker', () => worker.stop());
+    if (counting) await commandStats(counting.url, true);
     const started = Date.now();
     const cpu0 = procFigures(worker.pid).cpuMs;
     let done = 0;
@@ -103,6 +112,7 @@ export async function run(): Promise<void> {
     }
     const seconds = (Date.now() - started) / 1000;
     const cpu = procFigures(worker.pid);
+    const commands = counting ? await commandStats(counting.url) : null;
     const rate = done / seconds;
 
     figure('submitted (api mode, 20 clients)', `${fmt(SCANS / submitSeconds)} scans/s`);
@@ -111,6 +121,17 @@ export async function run(): Promise<void> {
     figure('worker CPU', `${fmt((cpu.cpuMs - cpu0) / (10 * seconds))} % of a core`);
     figure('worker CPU per scan', `${fmt((cpu.cpuMs - cpu0) / SCANS, 1)} ms`);
     figure('worker peak RSS', `${fmt(cpu.peakRssMb)} MB`);
+    if (commands) {
+      // Includes the status counts this benchmark polls through the api gateway (a few per 250 ms).
+      const per = [...commands].filter(([c]) => c !== 'info' && c !== 'config').sort((a, b) => b[1] - a[1]);
+      figure('redis commands per scan', fmt(per.reduce((n, [, v]) => n + v, 0) / SCANS, 1));
+      process.stdout.write(
+        `    ${per
+          .filter(([, v]) => v / SCANS >= 0.5)
+          .map(([c, v]) => `${c} ${fmt(v / SCANS, 1)}`)
+          .join(', ')}\n`,
+      );
+    }
   } finally {
     await cleanup.run();
   }

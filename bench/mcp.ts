@@ -85,16 +85,18 @@ export async function run(): Promise<void> {
 
     await drive(client, ids, 2);
     const cpu0 = procFigures(gw.pid).cpuMs;
+    const client0 = procFigures('self').cpuMs;
     const t0 = Date.now();
     const { latencies, errors } = await drive(client, ids, SECONDS);
     const elapsed = (Date.now() - t0) / 1000;
     const cpuPct = (procFigures(gw.pid).cpuMs - cpu0) / (10 * elapsed);
+    const clientPct = (procFigures('self').cpuMs - client0) / (10 * elapsed);
     const l = latencySummary(latencies);
     const rate = latencies.length / elapsed;
 
     figure('get_scan_status', `${fmt(rate)} calls/s`, '>= 2,000 calls/s', rate >= 2000);
     figure('latency p50 / p99', `${fmt(l.p50, 1)} / ${fmt(l.p99, 1)} ms`);
-    figure('gateway CPU', `${fmt(cpuPct)} % of a core`);
+    figure('CPU gateway / SDK client', `${fmt(cpuPct)} / ${fmt(clientPct)} % of a core`);
     figure('tool errors', `${errors} of ${fmt(latencies.length)}`);
     await client.close();
     await gw.stop();

@@ -13,6 +13,7 @@ import {
   removeDir,
   startGateway,
   startHelloWorld,
+  startMinimalNest,
   tempDir,
   writeScannersYaml,
 } from './support';
@@ -39,6 +40,15 @@ export async function run(): Promise<void> {
       pid: hello.pid,
     });
     await hello.stop();
+    const nest = await startMinimalNest(dir);
+    cleanup.add('minimal nest', () => nest.stop());
+    const floor = await httpLoad({
+      url: nest.url,
+      connections: CONNECTIONS,
+      seconds: SECONDS,
+      pid: nest.pid,
+    });
+    await nest.stop();
 
     const gw = await startGateway({
       dir,
@@ -57,6 +67,13 @@ export async function run(): Promise<void> {
       if (res.status !== 202) throw new Error(`submit answered ${res.status}: ${await res.text()}`);
       ids.push(((await res.json()) as { task_id: string }).task_id);
     }
+    // The gateway's own floor: its middleware stack (logging, trace context, metrics, guards) on a route that does nothing.
+    const live = await httpLoad({
+      url: `${gw.url}/health/live`,
+      connections: CONNECTIONS,
+      seconds: SECONDS,
+      pid: gw.pid,
+    });
     let next = 0;
     const app = await httpLoad({
       url: `${gw.url}/api/v1/scans/${ids[0]}`,
@@ -67,10 +84,16 @@ export async function run(): Promise<void> {
     });
 
     figure('hello world (node:http)', `${fmt(base.rps)} req/s`);
+    figure('minimal Nest 11 app (GET, JSON)', `${fmt(floor.rps)} req/s`);
+    figure('gateway GET /health/live', `${fmt(live.rps)} req/s`);
     figure('status', `${fmt(app.rps)} req/s`, '>= 10,000 req/s', app.rps >= 10_000);
     figure('status p50 / p99', `${fmt(app.p50)} / ${fmt(app.p99)} ms`);
     figure('status / hello world', `${fmt((100 * app.rps) / base.rps, 1)} %`);
-    figure('CPU hello world / gateway', `${fmt(base.cpuPct ?? 0)} / ${fmt(app.cpuPct ?? 0)} % of a core`);
+    figure('status / minimal Nest app', `${fmt((100 * app.rps) / floor.rps, 1)} %`);
+    figure(
+      'CPU hello / Nest / live / status',
+      `${[base, floor, live, app].map((r) => fmt(r.cpuPct ?? 0)).join(' / ')} %`,
+    );
     figure('non-2xx / errors', `${app.non2xx} / ${app.errors} of ${fmt(app.total)}`);
   } finally {
     await cleanup.run();

@@ -78,9 +78,15 @@ export interface Child {
   stop(): Promise<void>;
 }
 
-function spawnLogged(args: string[], env: Record<string, string>, logPath: string): Omit<Child, 'url'> {
+function spawnLogged(
+  args: string[],
+  env: Record<string, string>,
+  logPath: string,
+  cwd?: string,
+): Omit<Child, 'url'> {
   const log = createWriteStream(logPath, { flags: 'a' });
   const child = spawn(process.execPath, args, {
+    cwd,
     env: { PATH: process.env.PATH ?? '', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
@@ -218,6 +224,32 @@ export async function startHelloWorld(dir: string): Promise<Child> {
   }
   await p.stop();
   throw new Error('hello world server did not start');
+}
+
+/**
+ * A minimal NestJS 11 + Express application (one controller returning a small JSON object, no
+ * logging, guards or middleware) in its own process: the framework floor under the gateway.
+ */
+export async function startMinimalNest(dir: string): Promise<Child> {
+  const port = await freePort();
+  const code = `require('reflect-metadata');
+  const { Controller, Get, Module } = require('@nestjs/common');
+  const { NestFactory } = require('@nestjs/core');
+  class Health { live() { return { status: 'ok' }; } }
+  Get('live')(Health.prototype, 'live', Object.getOwnPropertyDescriptor(Health.prototype, 'live'));
+  Controller('health')(Health);
+  class App {}
+  Module({ controllers: [Health] })(App);
+  NestFactory.create(App, { logger: false }).then((app) => app.listen(${port}, '127.0.0.1'));
+  process.on('SIGTERM', () => process.exit(0));`;
+  const p = spawnLogged(['-e', code], {}, join(dir, 'nest-minimal.log'), ROOT);
+  const url = `http://127.0.0.1:${port}/health/live`;
+  for (let i = 0; i < 200; i++) {
+    if ((await fetch(url).catch(() => null))?.ok) return { ...p, url };
+    await sleep(50);
+  }
+  await p.stop();
+  throw new Error('the minimal Nest app did not start');
 }
 
 /** CPU time (user + system, ms) and memory of a process, from /proc. */
