@@ -59,8 +59,8 @@ type SectionType = 'f64' | 'i32' | 'u8';
 
 /**
  * An append-only column in fixed-size blocks, memory close to what is used. Only the first block starts
- * small and doubles up to the block size: a store of a few dozen findings (one per ingestion, 26
- * columns) would otherwise allocate and zero ~7 MB.
+ * small and doubles up to the block size: a store of a few dozen findings (25 columns) would
+ * otherwise allocate and zero ~8 MB.
  */
 class Growable<T extends Typed> {
   private static readonly BLOCK = 1 << 16;
