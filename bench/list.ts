@@ -140,7 +140,13 @@ export async function run(): Promise<void> {
       figure(label, `p95 ${fmt(l.p95, 1)} ms`);
       process.stdout.write(`    p50 ${fmt(l.p50, 1)} ms, ${fmt(total)} matching\n`);
     }
-    figure('filtered list, worst p95', `${fmt(worst, 1)} ms`, '< 50 ms', worst < 50);
+    // The target is for 100,000 tasks; other sizes print the figure only.
+    figure(
+      'filtered list, worst p95',
+      `${fmt(worst, 1)} ms`,
+      '< 50 ms',
+      TASKS === 100_000 ? worst < 50 : undefined,
+    );
   } finally {
     await cleanup.run();
   }

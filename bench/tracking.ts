@@ -98,8 +98,20 @@ export async function run(): Promise<void> {
     const stillRunning = await countWithStatus(api.url, 'running');
 
     figure('all running after', `${fmt(rampSeconds)} s`);
-    figure('worker CPU (steady state)', `${fmt(cpuPct, 1)} % of a core`, '< 50 %', cpuPct < 50);
-    figure('worker RSS (max while measured)', `${fmt(maxRss)} MB`, '< 300 MB', maxRss < 300);
+    // The targets are for 10,000 scans at a 30 s interval; other sizes print figures only.
+    const judged = SCANS === 10_000 && POLL_SECONDS === 30;
+    figure(
+      'worker CPU (steady state)',
+      `${fmt(cpuPct, 1)} % of a core`,
+      '< 50 %',
+      judged ? cpuPct < 50 : undefined,
+    );
+    figure(
+      'worker RSS (max while measured)',
+      `${fmt(maxRss)} MB`,
+      '< 300 MB',
+      judged ? maxRss < 300 : undefined,
+    );
     figure('worker peak RSS (incl. ramp-up)', `${fmt(after.peakRssMb)} MB`);
     figure('CPU per poll', `${fmt((after.cpuMs - before.cpuMs) / ((SCANS * seconds) / POLL_SECONDS), 2)} ms`);
     if (commands) {
