@@ -5,6 +5,7 @@ import { Logger } from 'nestjs-pino';
 import { AppModule } from './app.module';
 import { AppConfig, ConfigError } from './config/app-config';
 import { HttpErrorFilter } from './common/http/http-error.filter';
+import { verifyJsonDepth } from './common/http/json-depth';
 import { setupOpenApi } from './api/rest/openapi';
 
 /** Builds the application for a validated configuration (also used by the e2e tests). */
@@ -14,7 +15,8 @@ export async function createApp(config: AppConfig): Promise<NestExpressApplicati
     bodyParser: false,
   });
   app.useLogger(app.get(Logger));
-  app.useBodyParser('json', { limit: config.http.bodyLimitBytes });
+  // Deeply nested JSON parses, but would overflow the stack of later recursive walks (a 500): refuse it.
+  app.useBodyParser('json', { limit: config.http.bodyLimitBytes, verify: verifyJsonDepth() });
   app.useBodyParser('urlencoded', { limit: config.http.bodyLimitBytes, extended: false });
   app.useGlobalFilters(new HttpErrorFilter());
   app.disable('x-powered-by');
