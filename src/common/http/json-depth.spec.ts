@@ -33,7 +33,11 @@ describe('verifyJsonDepth', () => {
     const verify = verifyJsonDepth(8);
     const deep = `${'['.repeat(100_000)}${']'.repeat(100_000)}`;
     expect(() => verify({} as never, {}, Buffer.from(deep), 'utf-8')).toThrow(
-      expect.objectContaining({ status: 400, type: 'entity.too.deep', message: expect.stringMatching(/deeper than 8/) }),
+      expect.objectContaining({
+        status: 400,
+        type: 'entity.too.deep',
+        message: expect.stringMatching(/deeper than 8/),
+      }),
     );
     expect(() => verify({} as never, {}, Buffer.from(deep, 'utf16le'), 'utf-16le')).toThrow(/deeper than 8/);
     expect(() => verify({} as never, {}, Buffer.from('{"a":[1,2]}'), 'utf-8')).not.toThrow();
