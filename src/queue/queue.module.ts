@@ -1,8 +1,8 @@
 import { BullModule } from '@nestjs/bull';
 import { Global, Module } from '@nestjs/common';
-import Redis from 'ioredis';
 import { AppConfig } from '../config/app-config';
 import { bullClientOptions } from '../common/redis/redis-options';
+import { BullConnections, BullConnectionsModule } from './bull-connections';
 import { ConsumerState } from './consumer-state';
 import { QueueName } from './queue-names';
 import { ScanQueue } from './scan-queue';
@@ -15,10 +15,11 @@ import { CredentialVault } from './credential-vault';
 @Module({
   imports: [
     BullModule.forRootAsync({
-      inject: [AppConfig],
-      useFactory: (config: AppConfig) => ({
+      imports: [BullConnectionsModule],
+      inject: [AppConfig, BullConnections],
+      useFactory: (config: AppConfig, connections: BullConnections) => ({
         prefix: `${config.redis.prefix}:bull`,
-        createClient: (type) => new Redis(bullClientOptions(config.redis, type)),
+        createClient: (type) => connections.create(type, bullClientOptions(config.redis, type)),
         // Steps are short, so a dead worker's job is taken over within ~20 s; a step may stall a few
         // times (crash loops, deploys) before Bull gives up on it.
         settings: { lockDuration: 15_000, stalledInterval: 5_000, maxStalledCount: 5 },
