@@ -46,7 +46,6 @@ export class LoggingModule {
               res.setHeader('X-Trace-Id', traceId);
               return traceId;
             },
-            customProps: (req: TracedRequest) => ({ trace_id: req.traceId }),
             autoLogging: { ignore: (req) => (req.url ?? '').startsWith('/health') },
             serializers: {
               req: (req: { method: string; url: string }) => ({ method: req.method, url: req.url }),
