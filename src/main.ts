@@ -4,6 +4,7 @@ import type { NestExpressApplication } from '@nestjs/platform-express';
 import { Logger } from 'nestjs-pino';
 import { AppModule } from './app.module';
 import { AppConfig, ConfigError } from './config/app-config';
+import { answerClientErrorsWithJson } from './common/http/client-error';
 import { HttpErrorFilter } from './common/http/http-error.filter';
 import { verifyJsonDepth } from './common/http/json-depth';
 import { setupOpenApi } from './api/rest/openapi';
@@ -19,6 +20,7 @@ export async function createApp(config: AppConfig): Promise<NestExpressApplicati
   app.useBodyParser('json', { limit: config.http.bodyLimitBytes, verify: verifyJsonDepth() });
   app.useBodyParser('urlencoded', { limit: config.http.bodyLimitBytes, extended: false });
   app.useGlobalFilters(new HttpErrorFilter());
+  answerClientErrorsWithJson(app.getHttpServer());
   app.disable('x-powered-by');
   // SIGHUP is left out on purpose: it reloads scanners.yaml instead of stopping the process.
   app.enableShutdownHooks(['SIGTERM', 'SIGINT']);
