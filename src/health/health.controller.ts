@@ -21,9 +21,11 @@ export class HealthController {
   @HealthCheck()
   ready() {
     return this.health.check([
+      () => this.readiness.running(),
       () => this.readiness.redisUp(),
       () => this.readiness.storageWritable(),
       () => this.readiness.consumersRunning(),
+      () => this.readiness.scanners(),
     ]);
   }
 

@@ -1,4 +1,4 @@
-import { Injectable, Optional } from '@nestjs/common';
+import { BeforeApplicationShutdown, Injectable, Optional } from '@nestjs/common';
 import { HealthIndicatorService } from '@nestjs/terminus';
 import { randomBytes } from 'node:crypto';
 import { mkdir, unlink, writeFile } from 'node:fs/promises';
@@ -6,16 +6,45 @@ import { join } from 'node:path';
 import { AppConfig } from '../config/app-config';
 import { RedisService } from '../common/redis/redis.service';
 import { ConsumerState } from '../queue/consumer-state';
+import { CircuitBreakers } from '../scanners/circuit-breakers';
+import { ScannerRegistry } from '../scanners/scanner-registry.service';
 
 /** The checks behind /health/ready (SPEC §9). */
 @Injectable()
-export class ReadinessHealth {
+export class ReadinessHealth implements BeforeApplicationShutdown {
+  private shuttingDown = false;
+
   constructor(
     private readonly indicators: HealthIndicatorService,
     private readonly config: AppConfig,
     private readonly redis: RedisService,
+    private readonly registry: ScannerRegistry,
+    private readonly breakers: CircuitBreakers,
     @Optional() private readonly consumers?: ConsumerState,
   ) {}
+
+  /** Load balancers stop sending new work while in-flight requests and steps finish. */
+  beforeApplicationShutdown(): void {
+    this.shuttingDown = true;
+  }
+
+  running() {
+    const check = this.indicators.check('process');
+    return this.shuttingDown ? check.down({ message: 'shutting down' }) : check.up();
+  }
+
+  /** Scanner state as this process sees it (circuits, last reload): reported, never failing readiness. */
+  scanners() {
+    const scanners = this.registry.snapshot().scanners;
+    const open = scanners.filter((s) => !this.breakers.isHealthy(s.instanceId)).map((s) => s.instanceId);
+    const reload = this.registry.lastReload();
+    return this.indicators.check('scanners').up({
+      total: scanners.length,
+      enabled: scanners.filter((s) => s.enabled).length,
+      circuit_open: open,
+      ...(reload ? { last_reload: { ...reload, at: reload.at.toISOString() } } : {}),
+    });
+  }
 
   async redisUp() {
     const check = this.indicators.check('redis');
@@ -38,7 +67,10 @@ export class ReadinessHealth {
 
   consumersRunning() {
     const check = this.indicators.check('consumers');
-    if (!this.config.consumersEnabled) return check.up({ mode: this.config.mode, consumers: 'none in api mode' });
-    return this.consumers?.isRunning ? check.up() : check.down({ message: this.consumers?.description ?? 'absent' });
+    if (!this.config.consumersEnabled)
+      return check.up({ mode: this.config.mode, consumers: 'none in api mode' });
+    return this.consumers?.isRunning
+      ? check.up()
+      : check.down({ message: this.consumers?.description ?? 'absent' });
   }
 }

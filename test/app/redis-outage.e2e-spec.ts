@@ -38,6 +38,9 @@ describe('readiness follows Redis', () => {
     await eventually(async () => (await request(t.url).get('/health/ready')).status === 503);
     const down = await request(t.url).get('/health/ready');
     expect(down.body.details.redis.status).toBe('down');
+    expect(down.body.message).toBe('not ready: redis');
+    // Scanner state is reported, never a reason to be unready.
+    expect(down.body.details.scanners).toMatchObject({ status: 'up', total: 1, circuit_open: [] });
     await request(t.url).get('/health/live').expect(200);
 
     redis = await startPrivateRedis(port);

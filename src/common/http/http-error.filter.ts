@@ -10,6 +10,8 @@ export interface ErrorBody {
   message: string;
   trace_id: string | null;
   fields?: Record<string, string>;
+  /** Per-check results of a failed health check (terminus). */
+  details?: Record<string, unknown>;
 }
 
 /** Maps domain errors and Nest HTTP exceptions to `{statusCode, error, message, trace_id}`; hides internals of 5xx. */
@@ -55,6 +57,16 @@ export class HttpErrorFilter implements ExceptionFilter {
         typeof resp === 'object' && resp && 'error' in resp
           ? String((resp as { error: unknown }).error)
           : (HttpStatus[status] ?? 'Error').replace(/_/g, ' ');
+      if (isHealthReport(resp)) {
+        const failing = Object.keys(resp.error).join(', ');
+        return {
+          statusCode: status,
+          error: titleCase(error),
+          message: `not ready: ${failing}`,
+          trace_id: traceId,
+          details: resp.details,
+        };
+      }
       return { statusCode: status, error: titleCase(error), message, trace_id: traceId };
     }
     if (isBodyParserError(exception)) {
@@ -72,6 +84,13 @@ export class HttpErrorFilter implements ExceptionFilter {
       trace_id: traceId,
     };
   }
+}
+
+function isHealthReport(
+  resp: unknown,
+): resp is { error: Record<string, unknown>; details: Record<string, unknown> } {
+  const r = resp as { error?: unknown; details?: unknown } | null;
+  return typeof r === 'object' && r !== null && typeof r.error === 'object' && typeof r.details === 'object';
 }
 
 function isBodyParserError(e: unknown): e is { status: number; message: string } {
