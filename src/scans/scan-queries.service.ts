@@ -56,9 +56,8 @@ export class ScanQueries {
   }
 
   async list(query: ListTasksQuery, clientId: string) {
-    const limit = Math.min(Math.max(query.limit ?? 10, 1), 1000);
     const { tasks, total } = await this.tasks.list({
-      limit,
+      limit: query.limit,
       status: query.status_filter,
       pool: query.scanner_pool,
       target: query.target_filter,

@@ -1,5 +1,8 @@
 /** Task model (SPEC §3). Pure: no framework imports. */
 
+/** Most tasks one list_tasks call returns. */
+export const MAX_LIST_LIMIT = 500;
+
 export const TASK_STATUSES = ['queued', 'running', 'completed', 'failed', 'timeout', 'cancelled'] as const;
 export type TaskStatus = (typeof TASK_STATUSES)[number];
 

@@ -1,7 +1,7 @@
 import { Injectable, Logger, OnApplicationBootstrap, Optional } from '@nestjs/common';
 import { NotFoundError, ValidationError } from '../common/errors';
 import { MetricsService } from '../metrics/metrics.service';
-import { PublicTask, Task, TASK_STATUSES, TaskPatch, TaskStatus, toPublicTask } from './task';
+import { MAX_LIST_LIMIT, PublicTask, Task, TASK_STATUSES, TaskPatch, TaskStatus, toPublicTask } from './task';
 import { isValidTaskId } from './task-id';
 import { TaskIndex } from './task-index';
 import { StaleVersionError, TaskStore } from './task.store';
@@ -18,7 +18,6 @@ export interface ListTasksQuery {
 }
 
 export const DEFAULT_LIST_LIMIT = 10;
-export const MAX_LIST_LIMIT = 500;
 /** Upper bound of unfinished tasks one reconcile pass looks at per status. */
 const UNFINISHED_SCAN_LIMIT = 100_000;
 

@@ -6,7 +6,14 @@
  */
 import { z } from 'zod';
 import { TASK_ID_PATTERN } from '../../../tasks/task-id';
-import { AUTH_STATUSES, SCAN_TYPES, SCHEMA_PROFILES, TASK_PHASES, TASK_STATUSES } from '../../../tasks/task';
+import {
+  AUTH_STATUSES,
+  MAX_LIST_LIMIT,
+  SCAN_TYPES,
+  SCHEMA_PROFILES,
+  TASK_PHASES,
+  TASK_STATUSES,
+} from '../../../tasks/task';
 
 const taskId = z
   .string()
@@ -149,7 +156,7 @@ export const listTasksInput = z.strictObject({
     .number()
     .int()
     .min(1)
-    .max(1000)
+    .max(MAX_LIST_LIMIT)
     .optional()
     .describe('How many tasks to return, newest first (default 10).'),
   status_filter: z.enum(TASK_STATUSES).optional().describe('Only tasks in this status.'),

@@ -1,7 +1,13 @@
 import { ApiPropertyOptional } from '@nestjs/swagger';
 import { Type } from 'class-transformer';
 import { IsIn, IsInt, IsOptional, IsString, Matches, Max, MaxLength, Min } from 'class-validator';
-import { SCHEMA_PROFILES, type SchemaProfile, TASK_STATUSES, type TaskStatus } from '../../../tasks/task';
+import {
+  MAX_LIST_LIMIT,
+  SCHEMA_PROFILES,
+  type SchemaProfile,
+  TASK_STATUSES,
+  type TaskStatus,
+} from '../../../tasks/task';
 import { POOL_NAME_PATTERN } from './submit-scan.dto';
 
 /** Query of GET /api/v1/scans (list_tasks). */
@@ -11,7 +17,7 @@ export class ListScansQueryDto {
   @Type(() => Number)
   @IsInt({ message: 'must be an integer' })
   @Min(1, { message: 'must be at least 1' })
-  @Max(500, { message: 'must be at most 500' })
+  @Max(MAX_LIST_LIMIT, { message: `must be at most ${MAX_LIST_LIMIT}` })
   limit?: number;
 
   @ApiPropertyOptional({ enum: TASK_STATUSES, description: 'status_filter of list_tasks.' })
