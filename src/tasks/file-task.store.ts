@@ -106,7 +106,12 @@ export class FileTaskStore extends TaskStore implements OnModuleInit {
         version: 'positive integer',
       });
     }
-    if ((await this.get(taskId)) === null) throw new NotFoundError(`task ${taskId} not found`);
+    // The lock lives in the task directory: refuse an unknown task before taking it (a stat, not a read).
+    const exists = await stat(join(dir, TASK_FILE)).then(
+      () => true,
+      (err: unknown) => (errno(err) === 'ENOENT' || errno(err) === 'ENOTDIR' ? false : Promise.reject(err)),
+    );
+    if (!exists) throw new NotFoundError(`task ${taskId} not found`);
 
     let compromised: Error | null = null;
     const release = await this.lock(dir, taskId, (err) => (compromised = err));
