@@ -69,7 +69,7 @@ export class ScanQueue {
 
   /** True when `job` is its task's current chain (or the task has no recorded chain). */
   async isCurrent(job: Job<AdvanceJobData>): Promise<boolean> {
-    const current = await this.redis.client.get(this.chainKey(job.data.taskId));
+    const current = await this.chainPointer(job.data.taskId);
     return current === null || current === String(job.id);
   }
 
@@ -80,11 +80,14 @@ export class ScanQueue {
 
   /** Whether the task's current chain job still exists in a state that will run. */
   async hasLiveChain(taskId: string): Promise<boolean> {
-    const current = await this.redis.client.get(this.chainKey(taskId));
-    if (!current) return false;
-    const job = await this.queue.getJob(current);
-    if (!job) return false;
-    return LIVE_STATES.has(await job.getState());
+    return (await this.chainStatus(taskId)).live;
+  }
+
+  /** The task's chain pointer, and whether the job it names exists in a state that will run. */
+  async chainStatus(taskId: string): Promise<{ pointer: string | null; live: boolean }> {
+    const pointer = await this.chainPointer(taskId);
+    const job = pointer ? await this.queue.getJob(pointer) : null;
+    return { pointer, live: job !== null && LIVE_STATES.has(await job.getState()) };
   }
 
   async forgetChain(taskId: string): Promise<void> {

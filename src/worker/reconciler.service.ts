@@ -86,15 +86,15 @@ export class Reconciler implements OnApplicationBootstrap, OnApplicationShutdown
       if (task.phase === 'waiting_for_scanner') {
         await this.waiting.join(task.scanner_pool, task.task_id, Date.parse(task.created_at));
       }
-      if (await this.queue.hasLiveChain(task.task_id)) continue;
-      suspects.push({ task, pointer: await this.queue.chainPointer(task.task_id) });
+      const chain = await this.queue.chainStatus(task.task_id);
+      if (!chain.live) suspects.push({ task, pointer: chain.pointer });
     }
     // A step enqueues its successor in two writes (pointer, then job): a chain caught between them looks
     // dead. Look again once such writes have landed, so a live chain never gets a second one beside it.
     if (suspects.length) await sleep(this.settleMs);
     for (const { task, pointer } of suspects) {
-      if ((await this.queue.chainPointer(task.task_id)) !== pointer) continue;
-      if (await this.queue.hasLiveChain(task.task_id)) continue;
+      const chain = await this.queue.chainStatus(task.task_id);
+      if (chain.live || chain.pointer !== pointer) continue;
       const current = await this.tasks.find(task.task_id);
       if (!current || isTerminal(current.status)) continue;
       await this.queue.advance({ taskId: task.task_id, traceId: task.trace_id, seq: 0 }, `reconcile:${Date.now()}`);
