@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { Injectable, Logger } from '@nestjs/common';
 import { UnavailableError } from '../common/errors';
+import { withRedisLock } from '../common/redis/redis-lock';
 import { RedisService } from '../common/redis/redis.service';
 import { Task, TaskStatus } from './task';
 import { TaskStore } from './task.store';
@@ -75,9 +76,6 @@ for _, t in ipairs(n.x) do
 end
 return 1
 `;
-
-/** Deletes a key only while it still holds our token. */
-const RELEASE_LUA = `if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end return 0`;
 
 interface Summary {
   v: number;
@@ -260,29 +258,25 @@ export class TaskIndex {
   }
 
   private async buildOnce(store: TaskStore): Promise<void> {
-    const client = this.redis.client;
-    const lockKey = this.key('rebuilding');
-    const token = randomBytes(8).toString('hex');
     const deadline = Date.now() + REBUILD_WAIT_MS;
     while (!(await this.isBuilt())) {
       if (Date.now() > deadline)
         throw new UnavailableError('the task index is still being rebuilt; retry shortly');
-      const acquired = await client.set(lockKey, token, 'PX', REBUILD_LOCK_MS, 'NX');
-      if (acquired !== 'OK') {
-        await sleep(200);
-        continue;
-      }
-      try {
-        const count = await this.rebuild(store, lockKey);
-        await client.set(this.key('built'), new Date().toISOString());
-        this.log.log(`task index rebuilt from ${count} task file(s)`);
-      } finally {
-        await client.eval(RELEASE_LUA, 1, lockKey, token).catch(() => undefined);
-      }
+      const built = await withRedisLock(
+        this.redis.client,
+        this.key('rebuilding'),
+        REBUILD_LOCK_MS,
+        async () => {
+          const count = await this.rebuild(store);
+          await this.redis.client.set(this.key('built'), new Date().toISOString());
+          this.log.log(`task index rebuilt from ${count} task file(s)`);
+        },
+      );
+      if (!built.acquired) await sleep(200);
     }
   }
 
-  private async rebuild(store: TaskStore, lockKey: string): Promise<number> {
+  private async rebuild(store: TaskStore): Promise<number> {
     let count = 0;
     let batch: string[] = [];
     const flush = async () => {
@@ -296,7 +290,6 @@ export class TaskIndex {
       );
       const pipe = this.redis.client.pipeline();
       for (const task of tasks) if (task) pipe.eval(UPSERT_LUA, 0, ...this.upsertArgs(task));
-      pipe.pexpire(lockKey, REBUILD_LOCK_MS);
       const failed = ((await pipe.exec()) ?? []).find(([err]) => err);
       if (failed) throw failed[0];
       count += tasks.filter(Boolean).length;

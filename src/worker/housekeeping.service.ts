@@ -1,8 +1,8 @@
 import { Injectable, Logger, OnApplicationBootstrap, OnApplicationShutdown, Optional } from '@nestjs/common';
-import { randomUUID } from 'node:crypto';
 import { lstat, opendir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { AppConfig } from '../config/app-config';
+import { withRedisLock } from '../common/redis/redis-lock';
 import { RedisService } from '../common/redis/redis.service';
 import { MetricsService } from '../metrics/metrics.service';
 import { NessusClients } from '../scanners/nessus-clients.service';
@@ -13,8 +13,8 @@ import { TasksService } from '../tasks/tasks.service';
 export const HOUSEKEEPING_START_DELAY_MS = 60_000;
 /** Then once an hour. */
 export const HOUSEKEEPING_INTERVAL_MS = 3_600_000;
-/** Bound of one run's lock; a worker that dies mid-run blocks the others no longer than this. */
-const LOCK_TTL_MS = 30 * 60_000;
+/** A worker that dies mid-run blocks the others no longer than this (the lock is renewed while it runs). */
+const LOCK_TTL_MS = 60_000;
 const HOUR_MS = 3_600_000;
 const DAY_MS = 24 * HOUR_MS;
 
@@ -132,19 +132,13 @@ export class HousekeepingService implements OnApplicationBootstrap, OnApplicatio
 
   /** Runs once unless another worker is running housekeeping; null then. */
   async runIfLeader(now = new Date()): Promise<HousekeepingSummary | null> {
-    const lockKey = this.redis.key('lock', 'housekeeping');
-    const token = randomUUID();
-    if ((await this.redis.client.set(lockKey, token, 'PX', LOCK_TTL_MS, 'NX')) !== 'OK') return null;
-    try {
-      return await this.runOnce(now);
-    } finally {
-      await this.redis.client.eval(
-        "if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) end return 0",
-        1,
-        lockKey,
-        token,
-      );
-    }
+    const pass = await withRedisLock(
+      this.redis.client,
+      this.redis.key('lock', 'housekeeping'),
+      LOCK_TTL_MS,
+      () => this.runOnce(now),
+    );
+    return pass.acquired ? pass.value : null;
   }
 
   /** One pass over every stored task, judged against `now`. */

@@ -1,7 +1,7 @@
 import { Injectable, Logger, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
-import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { AppConfig } from '../config/app-config';
+import { withRedisLock } from '../common/redis/redis-lock';
 import { RedisService } from '../common/redis/redis.service';
 import { DeadLetterStore } from '../queue/dead-letter.store';
 import { ScanQueue } from '../queue/scan-queue';
@@ -41,7 +41,9 @@ export class Reconciler implements OnApplicationBootstrap, OnApplicationShutdown
   onApplicationBootstrap(): void {
     const every = this.config.pipeline.reconcileIntervalSeconds * 1000;
     const tick = () => {
-      this.running = this.reconcileIfLeader().catch((err: Error) => this.log.warn(`reconcile failed: ${err.message}`));
+      this.running = this.reconcileIfLeader().catch((err: Error) =>
+        this.log.warn(`reconcile failed: ${err.message}`),
+      );
     };
     setImmediate(tick);
     this.timer = setInterval(tick, every);
@@ -56,21 +58,11 @@ export class Reconciler implements OnApplicationBootstrap, OnApplicationShutdown
   async reconcileIfLeader(): Promise<ReconcileReport | null> {
     // Not connected (start-up or outage): the next tick tries again.
     if (!(await this.redis.whenReady(5000))) return null;
-    const lockKey = this.redis.key('lock', 'reconcile');
-    const token = randomUUID();
     const ttl = Math.max(10, this.config.pipeline.reconcileIntervalSeconds) * 1000;
-    if ((await this.redis.client.set(lockKey, token, 'PX', ttl, 'NX')) !== 'OK') return null;
-    try {
-      return await this.reconcile();
-    } finally {
-      // Release only our own lock.
-      await this.redis.client.eval(
-        "if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) end return 0",
-        1,
-        lockKey,
-        token,
-      );
-    }
+    const pass = await withRedisLock(this.redis.client, this.redis.key('lock', 'reconcile'), ttl, () =>
+      this.reconcile(),
+    );
+    return pass.acquired ? pass.value : null;
   }
 
   /** One pass over every queued or running task. */
@@ -97,7 +89,10 @@ export class Reconciler implements OnApplicationBootstrap, OnApplicationShutdown
       if (chain.live || chain.pointer !== pointer) continue;
       const current = await this.tasks.find(task.task_id);
       if (!current || isTerminal(current.status)) continue;
-      await this.queue.advance({ taskId: task.task_id, traceId: task.trace_id, seq: 0 }, `reconcile:${Date.now()}`);
+      await this.queue.advance(
+        { taskId: task.task_id, traceId: task.trace_id, seq: 0 },
+        `reconcile:${Date.now()}`,
+      );
       report.reseeded.push(task.task_id);
     }
     if (report.reseeded.length) {
