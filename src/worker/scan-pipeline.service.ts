@@ -3,6 +3,8 @@ import { join } from 'node:path';
 import { AppConfig } from '../config/app-config';
 import { ConflictError, NotFoundError, ValidationError } from '../common/errors';
 import { bindTraceFields } from '../common/logging/trace-context';
+import { withRedisLock } from '../common/redis/redis-lock';
+import { RedisService } from '../common/redis/redis.service';
 import { IdempotencyService } from '../idempotency/idempotency.service';
 import { CredentialVault } from '../queue/credential-vault';
 import { WaitingLine } from '../queue/waiting-line';
@@ -29,6 +31,9 @@ function nextStep(step: string, version: number, delayMs = 0, seq = 0): StepOutc
 }
 
 const WAIT_FOR_SCANNER_MS = [1000, 2000, 5000, 10_000];
+const backoffMs = (seq: number) => WAIT_FOR_SCANNER_MS[Math.min(seq, WAIT_FOR_SCANNER_MS.length - 1)];
+/** Renewed while a step runs; a worker killed mid-step holds its task no longer than this. */
+const STEP_LOCK_TTL_MS = 15_000;
 
 /**
  * Advances one task by one short, idempotent step, deciding from its task file alone:
@@ -52,6 +57,7 @@ export class ScanPipeline {
     private readonly results: ResultsService,
     private readonly idempotency: IdempotencyService,
     private readonly lifecycle: ScanLifecycle,
+    private readonly redis: RedisService,
   ) {}
 
   /** Lease lifetime: renewed on every step, so it lapses only when no worker tracks the task any more. */
@@ -59,7 +65,23 @@ export class ScanPipeline {
     return (3 * this.config.pipeline.pollIntervalSeconds + 60) * 1000;
   }
 
+  /**
+   * Runs the task's next step. One step of a task runs at a time across all workers: a stalled job that
+   * Bull hands to a second worker, or a re-seeded chain racing the old one, waits instead of creating or
+   * launching a second Nessus scan.
+   */
   async advance(taskId: string, seq: number): Promise<StepOutcome> {
+    const lockKey = this.redis.key('lock', 'task', taskId);
+    const held = await withRedisLock(this.redis.client, lockKey, STEP_LOCK_TTL_MS, () =>
+      this.advanceLocked(taskId, seq),
+    );
+    if (held.acquired) return held.value;
+    this.log.debug(`task ${taskId}: another worker is running its step; trying again shortly`);
+    // Not a versioned key: the task may move on meanwhile, and each retry must be a new job.
+    return { next: true, delayMs: backoffMs(seq), stepKey: `busy:${Date.now()}:${seq + 1}`, seq: seq + 1 };
+  }
+
+  private async advanceLocked(taskId: string, seq: number): Promise<StepOutcome> {
     let task: Task;
     try {
       task = await this.tasks.get(taskId);
@@ -88,7 +110,11 @@ export class ScanPipeline {
       if (err instanceof NessusError && !err.transient) {
         return this.fail(task, `${err.message}`);
       }
-      if (err instanceof ValidationError || err instanceof NotFoundError || err instanceof NessusReportError) {
+      if (
+        err instanceof ValidationError ||
+        err instanceof NotFoundError ||
+        err instanceof NessusReportError
+      ) {
         return this.fail(task, err.message);
       }
       throw err;
@@ -117,17 +143,24 @@ export class ScanPipeline {
   /** FIFO within the pool: only the first `free` waiting tasks may take a lease. */
   private async admit(task: Task, seq: number): Promise<StepOutcome> {
     const pool = task.scanner_pool;
-    const wait = () =>
-      nextStep('admit', task.version, WAIT_FOR_SCANNER_MS[Math.min(seq, WAIT_FOR_SCANNER_MS.length - 1)], seq + 1);
+    const wait = () => nextStep('admit', task.version, backoffMs(seq), seq + 1);
     await this.waiting.join(pool, task.task_id, Date.parse(task.created_at));
     if (!task.requested_instance) {
       const position = await this.waiting.position(pool, task.task_id);
       const free = await this.lifecycle.freeSlots(pool);
       if (position !== null && position > free) return wait();
     }
-    const chosen = await this.registry.select(pool, task.requested_instance ?? undefined, task.task_id, this.leaseTtlMs);
+    const chosen = await this.registry.select(
+      pool,
+      task.requested_instance ?? undefined,
+      task.task_id,
+      this.leaseTtlMs,
+    );
     if (!chosen) return wait();
-    await this.tasks.update(task.task_id, task.version, { phase: 'creating', scanner_instance: chosen.instanceId });
+    await this.tasks.update(task.task_id, task.version, {
+      phase: 'creating',
+      scanner_instance: chosen.instanceId,
+    });
     await this.waiting.leave(pool, task.task_id);
     this.log.log(`task ${task.task_id} admitted to ${chosen.instanceId}`);
     return nextStep('create', task.version + 1);
@@ -143,7 +176,10 @@ export class ScanPipeline {
     if (scanId === undefined) {
       const credentials = task.scan_type === 'untrusted' ? undefined : await this.vault.get(task.task_id);
       if (task.scan_type !== 'untrusted' && !credentials) {
-        return this.fail(task, 'the scan credentials are no longer available (expired or lost); submit the scan again');
+        return this.fail(
+          task,
+          'the scan credentials are no longer available (expired or lost); submit the scan again',
+        );
       }
       scanId = await this.breakers.execute(instanceId, () =>
         client.createScan({
@@ -191,7 +227,9 @@ export class ScanPipeline {
     let info;
     try {
       const client = this.clients.client(instanceId);
-      info = await this.breakers.execute(instanceId, () => client.getScan(scanId, task.resolved_targets.length));
+      info = await this.breakers.execute(instanceId, () =>
+        client.getScan(scanId, task.resolved_targets.length),
+      );
     } catch (err) {
       // A running scan outlives a scanner hiccup: keep polling; the timeout bounds how long.
       if (isTransient(err)) {
@@ -209,7 +247,9 @@ export class ScanPipeline {
         return this.fail(task, `the scan ended on Nessus as "${info.nessusStatus}" (not by this service)`);
       default:
         if (Math.min(99, info.progress) !== task.progress) {
-          const updated = await this.tasks.update(task.task_id, task.version, { progress: Math.min(99, info.progress) });
+          const updated = await this.tasks.update(task.task_id, task.version, {
+            progress: Math.min(99, info.progress),
+          });
           return nextPoll(updated.version);
         }
         return nextPoll(task.version);
@@ -256,5 +296,7 @@ export class ScanPipeline {
 }
 
 function isTransient(err: unknown): boolean {
-  return (err as { transient?: unknown })?.transient === true || (err as Error)?.name === 'BrokenCircuitError';
+  return (
+    (err as { transient?: unknown })?.transient === true || (err as Error)?.name === 'BrokenCircuitError'
+  );
 }

@@ -1,0 +1,85 @@
+import { startSimulator, SimulatorHandle } from '../../simulator/simulator';
+import { RedisService } from '../../src/common/redis/redis.service';
+import { newTaskId } from '../../src/tasks/task-id';
+import { newTask } from '../../src/tasks/task-state-machine';
+import { TasksService } from '../../src/tasks/tasks.service';
+import { ScanPipeline } from '../../src/worker/scan-pipeline.service';
+import { startTestApp, TestApp } from '../support/app-harness';
+
+/**
+ * Two runners of one task's step at once (a Bull stall handing a live job to a second worker, or a
+ * re-seeded chain racing the old one) must not both create or launch a Nessus scan. The steps are called
+ * directly; the task has no queued job, so the app's own consumer never touches it.
+ */
+describe('one step of a task at a time (real Redis, simulator over HTTP)', () => {
+  let sim: SimulatorHandle;
+  let app: TestApp;
+  let pipeline: ScanPipeline;
+  let tasks: TasksService;
+  let redis: RedisService;
+
+  beforeAll(async () => {
+    // Latency widens the window between "no scan of this name" and "scan created".
+    sim = await startSimulator({ scanners: 1, scenario: { latencyMs: 200, scanDurationMs: 60_000 } });
+    app = await startTestApp(
+      { APP_MODE: 'worker', RECONCILE_INTERVAL_SECONDS: '3600' },
+      {
+        nessus: [{ instance_id: 'scanner1', url: sim.scanners[0].url, max: 4 }],
+      },
+    );
+    pipeline = app.app.get(ScanPipeline);
+    tasks = app.app.get(TasksService);
+    redis = app.app.get(RedisService);
+  });
+
+  afterAll(async () => {
+    await app?.close();
+    await sim?.stop();
+  });
+
+  async function taskInCreating(): Promise<string> {
+    const task = newTask({
+      task_id: newTaskId(),
+      name: 'race-me',
+      targets: ['192.0.2.33'],
+      scan_type: 'untrusted',
+      scanner_pool: 'nessus',
+      trace_id: 'trace-step-lock',
+      client_id: 'anonymous',
+    });
+    await tasks.create(task);
+    await tasks.update(task.task_id, task.version, { phase: 'creating', scanner_instance: 'scanner1' });
+    return task.task_id;
+  }
+
+  it('two concurrent create steps make one Nessus scan, launched once', async () => {
+    const taskId = await taskInCreating();
+    const outcomes = await Promise.all([pipeline.advance(taskId, 0), pipeline.advance(taskId, 0)]);
+    const stats = () => sim.control(0).stats();
+    expect(stats().created_by_name[`orch-${taskId}`]).toBe(1);
+    expect(outcomes.filter((o) => o.next && o.stepKey.startsWith('busy:'))).toHaveLength(1);
+    expect((await tasks.get(taskId)).phase).toBe('launching');
+
+    await Promise.all([pipeline.advance(taskId, 0), pipeline.advance(taskId, 0)]);
+    expect((await tasks.get(taskId)).status).toBe('running');
+    expect(stats().scans.find((s) => s.name === `orch-${taskId}`)?.launches).toBe(1);
+  });
+
+  it("waits while a killed worker's lock lasts, then goes on", async () => {
+    const taskId = await taskInCreating();
+    const lockKey = redis.key('lock', 'task', taskId);
+    await redis.client.set(lockKey, 'killed-worker', 'PX', 60_000);
+
+    const blocked = await pipeline.advance(taskId, 2);
+    expect(blocked).toMatchObject({ next: true, seq: 3, delayMs: 5000 });
+    expect((await tasks.get(taskId)).phase).toBe('creating');
+    expect(sim.control(0).stats().created_by_name[`orch-${taskId}`]).toBeUndefined();
+
+    await redis.client.del(lockKey);
+    expect(await pipeline.advance(taskId, 0)).toMatchObject({
+      next: true,
+      stepKey: expect.stringMatching(/^launch:/),
+    });
+    expect(sim.control(0).stats().created_by_name[`orch-${taskId}`]).toBe(1);
+  });
+});
