@@ -1,13 +1,23 @@
 import fc from 'fast-check';
-import { isInsideRange, planTargetQuery, targetTerms } from './target-terms';
+import { planTargetQuery, targetTerms } from './target-terms';
 
-/** Evaluates a plan against one task's terms the way the Redis index does (term union + lex ranges). */
+/** Evaluates a plan against one task's terms the way the Redis index does (term union + lex lookups). */
 function matches(taskTargets: string[], query: string): boolean {
-  const { terms, blocks } = targetTerms(taskTargets);
+  const terms = targetTerms(taskTargets);
   const plan = planTargetQuery(query);
   if (plan.terms.some((t) => terms.includes(t))) return true;
   return plan.lexRanges.some((r) =>
-    blocks.some((b) => `[${b}` >= r.min && `[${b}` <= r.max && isInsideRange(b, r)),
+    terms.some((t) => {
+      const [kind, family, , prefix] = t.split(':');
+      const id = t.slice(2);
+      return (
+        kind === r.kind &&
+        family === String(r.family) &&
+        prefix === String(r.prefix) &&
+        `[${id}` >= r.min &&
+        `[${id}` <= r.max
+      );
+    }),
   );
 }
 
@@ -91,9 +101,9 @@ describe('CIDR-aware target terms', () => {
     fc.assert(
       fc.property(
         addr,
-        fc.integer({ min: 0, max: 3000 }),
+        fc.oneof(fc.integer({ min: 0, max: 3000 }), fc.integer({ min: 0, max: 2 ** 26 })),
         addr,
-        fc.integer({ min: 16, max: 32 }),
+        fc.integer({ min: 0, max: 32 }),
         (a, len, q, prefix) => {
           const last = Math.min(a + len, 2 ** 32 - 1);
           const size = 2 ** (32 - prefix);
@@ -103,7 +113,26 @@ describe('CIDR-aware target terms', () => {
           expect(matches([`${v4(a)}-${v4(last)}`], `${v4(qStart)}/${prefix}`)).toBe(overlap);
         },
       ),
-      { numRuns: 500 },
+      { numRuns: 2000 },
     );
+  });
+
+  it('finds addresses deep inside wide queries through the bucket levels', () => {
+    expect(matches(['10.1.2.3'], '10.0.0.0/8')).toBe(true);
+    expect(matches(['10.15.255.255'], '10.0.0.0/12')).toBe(true);
+    expect(matches(['10.16.0.0'], '10.0.0.0/12')).toBe(false);
+    expect(matches(['10.3.0.0/20'], '10.0.0.0/14')).toBe(true);
+    expect(matches(['10.4.0.0/20'], '10.0.0.0/14')).toBe(false);
+    expect(matches(['192.0.2.77'], '192.0.2.64/27')).toBe(true);
+    expect(matches(['2001:db8:5::1'], '2001:db8::/20')).toBe(true);
+    expect(matches(['2001:db9::1'], '2001:db8::/32')).toBe(false);
+    expect(matches(['2001:db8::/33'], '::/0')).toBe(true);
+  });
+
+  it('plans a query on a bucket level as one bucket term, with no lookups', () => {
+    const plan = planTargetQuery('10.0.0.0/8');
+    expect(plan.lexRanges).toEqual([]);
+    expect(plan.terms).toContain('b:4:0a000000:8');
+    expect(plan.terms).toHaveLength(10);
   });
 });

@@ -5,11 +5,14 @@ import ipaddr from 'ipaddr.js';
  * CIDR, range) is stored as the aligned CIDR blocks that cover it; CIDR blocks are nested or disjoint,
  * so a query block overlaps a task block exactly when one contains the other:
  *   - task blocks containing the query: the query's own prefixes (≤ 33 terms for IPv4, 129 for IPv6);
- *   - task blocks inside the query: a lexicographic range over the block starts (`lexRanges`).
+ *   - task blocks inside the query: each block is also stored under the bucket of every level above it
+ *     (IPv4 /8, /16, /24; IPv6 every 16 bits), so a wide query unions a few buckets instead of every
+ *     block it contains; blocks between the query's prefix and the next level are found by a
+ *     lexicographic range over the stored blocks of each prefix length (`lexRanges`).
  * Host names are stored with each parent domain, so `example.com` matches `scan.example.com`.
  */
 
-type Family = 4 | 6;
+export type Family = 4 | 6;
 
 interface Block {
   family: Family;
@@ -19,6 +22,8 @@ interface Block {
 
 const BITS: Record<Family, number> = { 4: 32, 6: 128 };
 const HEX_WIDTH: Record<Family, number> = { 4: 8, 6: 32 };
+/** Bucket prefix lengths: a query unions at most 2^(gap between levels − 1) buckets of the next level. */
+const LEVELS: Record<Family, number[]> = { 4: [8, 16, 24], 6: [16, 32, 48, 64, 80, 96, 112] };
 const HOST_NAME = /^[a-z0-9_](?:[a-z0-9_.-]{0,251}[a-z0-9_])?$/;
 /** One task target never expands into more blocks than this (a full IPv4 range needs at most 62). */
 const MAX_BLOCKS_PER_TARGET = 256;
@@ -100,38 +105,53 @@ function hostName(raw: string): string | null {
 
 /** `<family>:<fixed-width hex start>:<prefix>`: sorts by start, so a lex range finds blocks inside a span. */
 function blockId(block: Block): string {
-  return `${block.family}:${block.start.toString(16).padStart(HEX_WIDTH[block.family], '0')}:${block.prefix}`;
+  return `${block.family}:${hex(block.family, block.start)}:${block.prefix}`;
 }
 
-/** Term of an address block (its key suffix); `blockId` is what the lexicographic set holds. */
-export function netTerm(blockIdText: string): string {
-  return `n:${blockIdText}`;
+function hex(family: Family, n: bigint): string {
+  return n.toString(16).padStart(HEX_WIDTH[family], '0');
 }
 
-/** The terms a task is indexed under, for its targets (as given and as resolved). */
-export function targetTerms(targets: readonly string[]): { terms: string[]; blocks: string[] } {
-  const blocks = new Set<string>();
-  const hosts = new Set<string>();
+/**
+ * The terms a task is indexed under, for its targets (as given and as resolved): `n:<block>` per address
+ * block, `b:<bucket>` per bucket holding a block, `h:<name>` per host name and parent domain. The index
+ * keeps the ids of `n:` and `b:` terms in one lexicographic set per kind, family and prefix length.
+ */
+export function targetTerms(targets: readonly string[]): string[] {
+  const terms = new Set<string>();
   for (const target of targets) {
     const parsed = parseBlocks(target);
     if (parsed) {
-      parsed.forEach((b) => blocks.add(blockId(b)));
+      for (const block of parsed) {
+        terms.add(`n:${blockId(block)}`);
+        for (const level of LEVELS[block.family]) {
+          if (level < block.prefix) terms.add(`b:${blockId(alignedBlock(block.family, block.start, level))}`);
+        }
+      }
       continue;
     }
     const name = hostName(target);
     if (!name) continue;
     const labels = name.split('.');
-    for (let i = 0; i < labels.length; i++) hosts.add(`h:${labels.slice(i).join('.')}`);
+    for (let i = 0; i < labels.length; i++) terms.add(`h:${labels.slice(i).join('.')}`);
   }
-  return { terms: [...[...blocks].map(netTerm), ...hosts], blocks: [...blocks] };
+  return [...terms];
 }
 
-/** How to find the tasks whose targets overlap a query. */
+/** A lookup in the lexicographic set of `kind` terms of one family and prefix length. */
+export interface LexRange {
+  kind: 'n' | 'b';
+  family: Family;
+  prefix: number;
+  /** Inclusive ZRANGEBYLEX bounds; every id found is the term `<kind>:<id>`. */
+  min: string;
+  max: string;
+}
+
+/** How to find the tasks whose targets overlap a query: the union of `terms` and of the terms found by `lexRanges`. */
 export interface TargetQueryPlan {
-  /** Term keys to union: the query's own prefixes, or the host name. */
   terms: string[];
-  /** Lexicographic ranges (inclusive bounds for ZRANGEBYLEX) of blocks lying inside a query block. */
-  lexRanges: Array<{ min: string; max: string; prefix: number }>;
+  lexRanges: LexRange[];
 }
 
 /**
@@ -146,28 +166,25 @@ export function planTargetQuery(query: string): TargetQueryPlan {
     return { terms: name ? [`h:${name}`] : [], lexRanges: [] };
   }
   const terms = new Set<string>();
-  const lexRanges: TargetQueryPlan['lexRanges'] = [];
+  const lexRanges: LexRange[] = [];
   for (const block of blocks) {
-    for (let prefix = 0; prefix <= block.prefix; prefix++) {
-      terms.add(netTerm(blockId(alignedBlock(block.family, block.start, prefix))));
-    }
-    const bits = BITS[block.family];
-    if (block.prefix < bits) {
-      const width = HEX_WIDTH[block.family];
-      const last = block.start + (1n << BigInt(bits - block.prefix)) - 1n;
-      lexRanges.push({
-        min: `[${block.family}:${block.start.toString(16).padStart(width, '0')}:`,
-        // ';' sorts right after ':', so every block starting at `last` is included.
-        max: `[${block.family}:${last.toString(16).padStart(width, '0')};`,
-        prefix: block.prefix,
-      });
+    const { family, start, prefix: q } = block;
+    // Task blocks equal to or containing the query block.
+    for (let prefix = 0; prefix <= q; prefix++)
+      terms.add(`n:${blockId(alignedBlock(family, start, prefix))}`);
+    const bits = BITS[family];
+    if (q === bits) continue;
+    // Task blocks inside it: those deeper than the next level sit in that level's buckets inside the query
+    // (one bucket, the query itself, when its prefix is a level); those above it are looked up directly.
+    const level = LEVELS[family].find((l) => l >= q);
+    const min = `[${family}:${hex(family, start)}:`;
+    // ';' sorts right after ':', so every id starting at the last address is included.
+    const max = `[${family}:${hex(family, start + (1n << BigInt(bits - q)) - 1n)};`;
+    if (level === q) terms.add(`b:${blockId(block)}`);
+    else if (level !== undefined) lexRanges.push({ kind: 'b', family, prefix: level, min, max });
+    for (let prefix = q + 1; prefix <= (level ?? bits); prefix++) {
+      lexRanges.push({ kind: 'n', family, prefix, min, max });
     }
   }
   return { terms: [...terms], lexRanges };
-}
-
-/** Whether a block id found by a lex range lies strictly inside the query block of that range. */
-export function isInsideRange(blockIdText: string, range: { prefix: number }): boolean {
-  const prefix = Number(blockIdText.slice(blockIdText.lastIndexOf(':') + 1));
-  return prefix > range.prefix;
 }

@@ -5,7 +5,7 @@ import { withRedisLock } from '../common/redis/redis-lock';
 import { RedisService } from '../common/redis/redis.service';
 import { Task, TaskStatus } from './task';
 import { TaskStore } from './task.store';
-import { isInsideRange, netTerm, planTargetQuery, targetTerms } from './target-terms';
+import { planTargetQuery, targetTerms } from './target-terms';
 
 /** A list_tasks query against the index. */
 export interface TaskListQuery {
@@ -24,6 +24,8 @@ export interface TaskListPage {
   total: number;
 }
 
+/** Bumped when the index layout changes: an index built in an older layout is rebuilt from the files. */
+const FORMAT = 'v2';
 const REBUILD_LOCK_MS = 60_000;
 const REBUILD_BATCH = 200;
 const REBUILD_WAIT_MS = 10 * 60_000;
@@ -38,6 +40,13 @@ const TEMP_TTL_MS = 60_000;
  */
 const UPSERT_LUA = `
 local p, id, ver, score = ARGV[1], ARGV[2], tonumber(ARGV[3]), ARGV[4]
+-- n:/b: terms keep their block id in lex:<kind>:<family>:<prefix> while any task holds them.
+local function lexKey(t)
+  local kind = string.sub(t, 1, 1)
+  if kind ~= 'n' and kind ~= 'b' then return nil end
+  local family, prefix = string.match(t, '^%a:(%d):%x+:(%d+)$')
+  return p .. 'lex:' .. kind .. ':' .. family .. ':' .. prefix
+end
 local function unindex(o)
   redis.call('ZREM', p .. 'status:' .. tostring(o.s), id)
   redis.call('ZREM', p .. 'pool:' .. tostring(o.p), id)
@@ -46,9 +55,8 @@ local function unindex(o)
   redis.call('ZREM', p .. 'sc:' .. tostring(o.s) .. ':' .. tostring(o.u), id)
   for _, t in ipairs(o.x or {}) do
     redis.call('ZREM', p .. 't:' .. t, id)
-    if string.sub(t, 1, 2) == 'n:' and redis.call('EXISTS', p .. 't:' .. t) == 0 then
-      redis.call('ZREM', p .. 'tlex', string.sub(t, 3))
-    end
+    local lex = lexKey(t)
+    if lex and redis.call('EXISTS', p .. 't:' .. t) == 0 then redis.call('ZREM', lex, string.sub(t, 3)) end
   end
 end
 local old = redis.call('HGET', p .. 'sum', id)
@@ -72,7 +80,8 @@ redis.call('ZADD', p .. 'sp:' .. n.s .. ':' .. n.p, score, id)
 redis.call('ZADD', p .. 'sc:' .. n.s .. ':' .. n.u, score, id)
 for _, t in ipairs(n.x) do
   redis.call('ZADD', p .. 't:' .. t, score, id)
-  if string.sub(t, 1, 2) == 'n:' then redis.call('ZADD', p .. 'tlex', 0, string.sub(t, 3)) end
+  local lex = lexKey(t)
+  if lex then redis.call('ZADD', lex, 0, string.sub(t, 3)) end
 end
 return 1
 `;
@@ -117,7 +126,7 @@ export class TaskIndex {
       p: task.scanner_pool,
       u: task.client_id,
       c: Date.parse(task.created_at) || 0,
-      x: targetTerms([...task.targets, ...(task.resolved_targets ?? [])]).terms,
+      x: targetTerms([...task.targets, ...(task.resolved_targets ?? [])]),
     };
     return JSON.stringify(summary);
   }
@@ -175,7 +184,9 @@ export class TaskIndex {
       const sets = [...effective];
       // The status must still apply when every filter set carrying it was dropped.
       if (status && effective.length === 0 && termKeys) sets.push(universe);
-      if (termKeys) {
+      if (termKeys?.length === 1) {
+        sets.unshift(termKeys[0]);
+      } else if (termKeys) {
         const union = `${tmp}:u`;
         temps.push(union);
         sets.unshift(union);
@@ -205,11 +216,22 @@ export class TaskIndex {
   private async targetKeys(target: string): Promise<string[]> {
     const plan = planTargetQuery(target);
     const terms = new Set(plan.terms);
-    for (const range of plan.lexRanges) {
-      const inside = await this.redis.client.zrangebylex(this.key('tlex'), range.min, range.max);
-      for (const block of inside) if (isInsideRange(block, range)) terms.add(netTerm(block));
+    if (plan.lexRanges.length) {
+      const pipe = this.redis.client.pipeline();
+      for (const r of plan.lexRanges)
+        pipe.zrangebylex(this.key('lex', r.kind, String(r.family), String(r.prefix)), r.min, r.max);
+      const found = (await pipe.exec()) ?? [];
+      found.forEach(([err, ids], i) => {
+        if (err) throw err;
+        for (const id of ids as string[]) terms.add(`${plan.lexRanges[i].kind}:${id}`);
+      });
     }
-    return [...terms].map((t) => this.key('t', t));
+    // Most terms of a wide query hold no task; one that is left alone (a /8 bucket) needs no union at all.
+    const keys = [...terms].map((t) => this.key('t', t));
+    const cards = (await this.redis.client.pipeline(keys.map((k) => ['zcard', k])).exec()) ?? [];
+    const failed = cards.find(([err]) => err);
+    if (failed) throw failed[0];
+    return keys.filter((_, i) => (cards[i][1] as number) > 0);
   }
 
   /** ZUNIONSTORE of many keys: in chunks into partial sets, then once over the partials. */
@@ -243,7 +265,7 @@ export class TaskIndex {
 
   /** True once the index was (re)built from the files since Redis last lost it. */
   async isBuilt(): Promise<boolean> {
-    return this.run(async () => (await this.redis.client.exists(this.key('built'))) === 1);
+    return this.run(async () => (await this.redis.client.exists(this.key('built', FORMAT))) === 1);
   }
 
   /**
@@ -268,7 +290,9 @@ export class TaskIndex {
         REBUILD_LOCK_MS,
         async () => {
           const count = await this.rebuild(store);
-          await this.redis.client.set(this.key('built'), new Date().toISOString());
+          // v1's single lexicographic set of blocks; v2 keeps one per kind, family and prefix length.
+          await this.redis.client.del(this.key('tlex'), this.key('built'));
+          await this.redis.client.set(this.key('built', FORMAT), new Date().toISOString());
           this.log.log(`task index rebuilt from ${count} task file(s)`);
         },
       );

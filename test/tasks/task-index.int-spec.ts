@@ -69,6 +69,11 @@ describe('TaskIndex listing', () => {
     ['10.0.0.0/16', ['b', 'a']],
     ['10.1.2.3', ['c']],
     ['10.0.0.0/8', ['c', 'b', 'a']],
+    ['10.0.0.0/12', ['c', 'b', 'a']],
+    ['10.0.0.0/15', ['c', 'b', 'a']],
+    ['10.0.0.0/23', ['b', 'a']],
+    ['0.0.0.0/0', ['f', 'e', 'c', 'b', 'a']],
+    ['2001:db8::/20', ['d']],
     ['2001:db8::1', ['d']],
     ['example.com', ['e']],
     ['203.0.113.7', ['e']],
@@ -113,9 +118,10 @@ describe('TaskIndex listing', () => {
     expect(await ids({ limit: 100 })).not.toContain(g.task_id);
     expect(await index.list({ limit: 10, target: '172.16.0.0/12' })).toEqual({ taskIds: [], total: 0 });
     expect(await index.list({ limit: 10, pool: 'lab' })).toEqual({ taskIds: [], total: 0 });
-    const leftovers = await redis.client.keys(`${prefix}:tasks:idx:t:n:4:ac1005*`);
+    const leftovers = await redis.client.keys(`${prefix}:tasks:idx:t:[nb]:4:ac10*`);
     expect(leftovers).toEqual([]);
-    expect(await redis.client.zscore(`${prefix}:tasks:idx:tlex`, '4:ac100500:24')).toBeNull();
+    expect(await redis.client.zscore(`${prefix}:tasks:idx:lex:n:4:24`, '4:ac100500:24')).toBeNull();
+    expect(await redis.client.zscore(`${prefix}:tasks:idx:lex:b:4:16`, '4:ac100000:16')).toBeNull();
   });
 
   it('leaves no temporary keys behind', async () => {
@@ -161,6 +167,20 @@ describe('TaskIndex rebuild from the files', () => {
     expect(await index.list({ limit: 10 })).toEqual({ taskIds: [], total: 0 });
     await index.ensureBuilt(store);
     await expectComplete();
+  });
+
+  it('rebuilds an index left by the previous layout (no bucket terms) on first use', async () => {
+    await index.ensureBuilt(store);
+    const bucketKeys = await redis.client.keys(`${prefix}:tasks:idx:t:b:*`);
+    await redis.client.del(...bucketKeys, `${prefix}:tasks:idx:built:v2`);
+    await redis.client.set(`${prefix}:tasks:idx:built`, 'v1');
+    await redis.client.zadd(`${prefix}:tasks:idx:tlex`, 0, '4:0a320000:32');
+    expect((await index.list({ limit: 1, target: '10.0.0.0/8' })).total).toBe(0);
+
+    await index.ensureBuilt(store);
+    expect((await index.list({ limit: 1, target: '10.0.0.0/8' })).total).toBe(450);
+    await expectComplete();
+    expect(await redis.client.exists(`${prefix}:tasks:idx:tlex`, `${prefix}:tasks:idx:built`)).toBe(0);
   });
 
   it('stays correct when several processes rebuild at once', async () => {
