@@ -59,18 +59,23 @@ local function unindex(o)
     if lex and redis.call('EXISTS', p .. 't:' .. t) == 0 then redis.call('ZREM', lex, string.sub(t, 3)) end
   end
 end
+local n = ARGV[5] ~= '' and cjson.decode(ARGV[5]) or nil
 local old = redis.call('HGET', p .. 'sum', id)
 if old then
   local o = cjson.decode(old)
   if ver ~= nil and tonumber(o.v) > ver then return 0 end
+  -- Most steps change no indexed field (phase, progress): then only the version moves.
+  if n and o.s == n.s and o.p == n.p and o.u == n.u and o.c == n.c and cjson.encode(o.x) == cjson.encode(n.x) then
+    redis.call('HSET', p .. 'sum', id, ARGV[5])
+    return 1
+  end
   unindex(o)
 end
-if ARGV[5] == '' then
+if not n then
   redis.call('HDEL', p .. 'sum', id)
   redis.call('ZREM', p .. 'all', id)
   return 1
 end
-local n = cjson.decode(ARGV[5])
 redis.call('HSET', p .. 'sum', id, ARGV[5])
 redis.call('ZADD', p .. 'all', score, id)
 redis.call('ZADD', p .. 'status:' .. n.s, score, id)

@@ -110,6 +110,15 @@ describe('TaskIndex listing', () => {
     expect(await ids({ limit: 10, status: 'queued' })).not.toContain(t.b.task_id);
   });
 
+  it('keeps a task in every listing through updates of unindexed fields, and their version still counts', async () => {
+    const moved = applyUpdate(t.a, { phase: 'creating', progress: 5 });
+    await index.upsert(moved);
+    expect(await ids({ limit: 10, target: '10.0.0.5', status: 'queued' })).toEqual([t.a.task_id]);
+    await index.upsert({ ...t.a, status: 'running' });
+    expect(await ids({ limit: 10, status: 'running' })).not.toContain(t.a.task_id);
+    t.a = moved;
+  });
+
   it('removes a task from every listing, target filters included', async () => {
     const g = makeTask({ targets: ['172.16.5.0/24'], scanner_pool: 'lab' });
     await index.upsert(g);
@@ -171,8 +180,15 @@ describe('TaskIndex rebuild from the files', () => {
 
   it('rebuilds an index left by the previous layout (no bucket terms) on first use', async () => {
     await index.ensureBuilt(store);
+    // The v1 layout: no bucket sets, and summaries whose terms have no buckets.
     const bucketKeys = await redis.client.keys(`${prefix}:tasks:idx:t:b:*`);
     await redis.client.del(...bucketKeys, `${prefix}:tasks:idx:built:v2`);
+    const summaries = await redis.client.hgetall(`${prefix}:tasks:idx:sum`);
+    for (const [id, json] of Object.entries(summaries)) {
+      const summary = JSON.parse(json) as { x: string[] };
+      summary.x = summary.x.filter((t) => !t.startsWith('b:'));
+      await redis.client.hset(`${prefix}:tasks:idx:sum`, id, JSON.stringify(summary));
+    }
     await redis.client.set(`${prefix}:tasks:idx:built`, 'v1');
     await redis.client.zadd(`${prefix}:tasks:idx:tlex`, 0, '4:0a320000:32');
     expect((await index.list({ limit: 1, target: '10.0.0.0/8' })).total).toBe(0);
