@@ -66,32 +66,43 @@ export class ScanPipeline {
   }
 
   /**
-   * Runs the task's next step. One step of a task runs at a time across all workers: a stalled job that
-   * Bull hands to a second worker, or a re-seeded chain racing the old one, waits instead of creating or
-   * launching a second Nessus scan.
+   * Runs the task's next step (`step` names the job's step, e.g. `poll`). Steps hold the task's lock, so
+   * one runs at a time across all workers: a stalled job that Bull hands to a second worker, or a
+   * re-seeded chain racing the old one, waits instead of creating or launching a second Nessus scan. A
+   * poll only reads Nessus and writes through the version check, so it runs without: it is most steps.
    */
-  async advance(taskId: string, seq: number): Promise<StepOutcome> {
+  async advance(taskId: string, seq: number, step?: string): Promise<StepOutcome> {
+    if (step === 'poll') {
+      const task = await this.load(taskId);
+      if (!task) return { next: false };
+      if (task.phase === 'scanning' && !TERMINAL_STATUSES.has(task.status)) return this.run(task, seq);
+    }
     const lockKey = this.redis.key('lock', 'task', taskId);
-    const held = await withRedisLock(this.redis.client, lockKey, STEP_LOCK_TTL_MS, () =>
-      this.advanceLocked(taskId, seq),
-    );
+    const held = await withRedisLock(this.redis.client, lockKey, STEP_LOCK_TTL_MS, async () => {
+      const task = await this.load(taskId);
+      return task ? this.run(task, seq) : { next: false as const };
+    });
     if (held.acquired) return held.value;
     this.log.debug(`task ${taskId}: another worker is running its step; trying again shortly`);
     // Not a versioned key: the task may move on meanwhile, and each retry must be a new job.
     return { next: true, delayMs: backoffMs(seq), stepKey: `busy:${Date.now()}:${seq + 1}`, seq: seq + 1 };
   }
 
-  private async advanceLocked(taskId: string, seq: number): Promise<StepOutcome> {
-    let task: Task;
+  /** The task, or null (its job is dropped) when it has no task file. */
+  private async load(taskId: string): Promise<Task | null> {
     try {
-      task = await this.tasks.get(taskId);
+      return await this.tasks.get(taskId);
     } catch (err) {
       if (err instanceof NotFoundError) {
         this.log.warn(`task ${taskId} has no task file; dropping its job`);
-        return { next: false };
+        return null;
       }
       throw err;
     }
+  }
+
+  private async run(task: Task, seq: number): Promise<StepOutcome> {
+    const taskId = task.task_id;
     bindTraceFields({ task_id: task.task_id, trace_id: task.trace_id });
     if (TERMINAL_STATUSES.has(task.status)) {
       await this.lifecycle.settle(task);

@@ -29,8 +29,12 @@ export class ScanStepProcessor implements OnApplicationBootstrap, OnApplicationS
   onApplicationBootstrap(): void {
     // Queue events run outside any job context: bind the job's task and trace id so these lines carry them.
     this.queue.on('failed', (job, err) => void this.inJobContext(job, () => this.onFailed(job, err)));
-    this.queue.on('stalled', (job) =>
-      void this.inJobContext(job, async () => this.log.warn(`job ${job.id} stalled; another worker takes it over`)),
+    this.queue.on(
+      'stalled',
+      (job) =>
+        void this.inJobContext(job, async () =>
+          this.log.warn(`job ${job.id} stalled; another worker takes it over`),
+        ),
     );
     this.queue.on('error', (err) => this.log.warn(`queue error: ${err.message}`));
     // process() resolves only when the queue closes, so it is not awaited.
@@ -38,7 +42,9 @@ export class ScanStepProcessor implements OnApplicationBootstrap, OnApplicationS
       .process(ScanJob.Advance, this.config.pipeline.workerConcurrency, (job) => this.handle(job))
       .catch((err: Error) => this.state.markStopped(`consumer stopped: ${err.message}`));
     this.state.markRunning();
-    this.log.log(`consuming ${QueueName.ScanSteps} with concurrency ${this.config.pipeline.workerConcurrency}`);
+    this.log.log(
+      `consuming ${QueueName.ScanSteps} with concurrency ${this.config.pipeline.workerConcurrency}`,
+    );
   }
 
   async onApplicationShutdown(): Promise<void> {
@@ -55,7 +61,11 @@ export class ScanStepProcessor implements OnApplicationBootstrap, OnApplicationS
         return;
       }
       this.log.debug(`task ${taskId}: step ${job.id}, attempt ${job.attemptsMade + 1}`);
-      const outcome = await this.pipeline.advance(taskId, job.data.seq ?? 0);
+      // Job ids are `<task id>:<step>:…` (ScanQueue.advance).
+      const step = String(job.id)
+        .slice(taskId.length + 1)
+        .split(':')[0];
+      const outcome = await this.pipeline.advance(taskId, job.data.seq ?? 0, step);
       if (outcome.next) {
         await this.scanQueue.advance({ taskId, traceId, seq: outcome.seq }, outcome.stepKey, outcome.delayMs);
       }
@@ -69,7 +79,9 @@ export class ScanStepProcessor implements OnApplicationBootstrap, OnApplicationS
   private async onFailed(job: Job<AdvanceJobData>, err: Error): Promise<void> {
     const attempts = job.opts.attempts ?? 1;
     if (job.attemptsMade < attempts) return;
-    this.log.error(`task ${job.data.taskId}: step failed ${job.attemptsMade} times, moved to the dead-letter list: ${err.message}`);
+    this.log.error(
+      `task ${job.data.taskId}: step failed ${job.attemptsMade} times, moved to the dead-letter list: ${err.message}`,
+    );
     await this.deadLetters.add({
       task_id: job.data.taskId,
       job_id: String(job.id),

@@ -65,6 +65,26 @@ describe('one step of a task at a time (real Redis, simulator over HTTP)', () =>
     expect(stats().scans.find((s) => s.name === `orch-${taskId}`)?.launches).toBe(1);
   });
 
+  it('polls a running scan even while its lock is held: a poll creates nothing and writes by version', async () => {
+    const taskId = await taskInCreating();
+    await pipeline.advance(taskId, 0);
+    await pipeline.advance(taskId, 0);
+    expect((await tasks.get(taskId)).phase).toBe('scanning');
+    const lockKey = redis.key('lock', 'task', taskId);
+    await redis.client.set(lockKey, 'killed-worker', 'PX', 60_000);
+
+    expect(await pipeline.advance(taskId, 4, 'poll')).toMatchObject({
+      next: true,
+      stepKey: expect.stringMatching(/^poll:/),
+    });
+    // Any other step of it waits for the lock.
+    expect(await pipeline.advance(taskId, 4, 'reread')).toMatchObject({
+      next: true,
+      stepKey: expect.stringMatching(/^busy:/),
+    });
+    await redis.client.del(lockKey);
+  });
+
   it("waits while a killed worker's lock lasts, then goes on", async () => {
     const taskId = await taskInCreating();
     const lockKey = redis.key('lock', 'task', taskId);
