@@ -34,6 +34,8 @@ const WAIT_FOR_SCANNER_MS = [1000, 2000, 5000, 10_000];
 const backoffMs = (seq: number) => WAIT_FOR_SCANNER_MS[Math.min(seq, WAIT_FOR_SCANNER_MS.length - 1)];
 /** Renewed while a step runs; a worker killed mid-step holds its task no longer than this. */
 const STEP_LOCK_TTL_MS = 15_000;
+/** Bounds the steps one job runs back to back (a task being re-read after conflicts included). */
+const MAX_INLINE_STEPS = 6;
 
 /**
  * Advances one task by one short, idempotent step, deciding from its task file alone:
@@ -78,14 +80,29 @@ export class ScanPipeline {
       if (task.phase === 'scanning' && !TERMINAL_STATUSES.has(task.status)) return this.run(task, seq);
     }
     const lockKey = this.redis.key('lock', 'task', taskId);
-    const held = await withRedisLock(this.redis.client, lockKey, STEP_LOCK_TTL_MS, async () => {
-      const task = await this.load(taskId);
-      return task ? this.run(task, seq) : { next: false as const };
-    });
+    const held = await withRedisLock(this.redis.client, lockKey, STEP_LOCK_TTL_MS, () =>
+      this.runWhileDue(taskId, seq),
+    );
     if (held.acquired) return held.value;
     this.log.debug(`task ${taskId}: another worker is running its step; trying again shortly`);
     // Not a versioned key: the task may move on meanwhile, and each retry must be a new job.
     return { next: true, delayMs: backoffMs(seq), stepKey: `busy:${Date.now()}:${seq + 1}`, seq: seq + 1 };
+  }
+
+  /**
+   * Runs steps one after another while the next is due at once (admit → create → launch, export →
+   * parse): each is persisted before the next starts, as if it were its own job, without the queue round
+   * trip. A step that waits (a poll, a full pool) ends the run and goes back to the queue.
+   */
+  private async runWhileDue(taskId: string, seq: number): Promise<StepOutcome> {
+    for (let inline = 0; ; inline++) {
+      const task = await this.load(taskId);
+      if (!task) return { next: false };
+      const outcome = await this.run(task, seq);
+      if (!outcome.next || outcome.delayMs > 0 || inline >= MAX_INLINE_STEPS) return outcome;
+      this.log.debug(`task ${taskId}: step ${taskId}:${outcome.stepKey} runs in the same job`);
+      seq = outcome.seq;
+    }
   }
 
   /** The task, or null (its job is dropped) when it has no task file. */

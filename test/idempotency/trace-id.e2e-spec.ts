@@ -112,7 +112,10 @@ describe('X-Trace-Id through the gateway process and its worker steps', () => {
       true,
     );
     expect(lines.some((l) => l.context === 'ScanPipeline' && /admitted/.test(String(l.msg)))).toBe(true);
-    const steps = lines.filter((l) => l.context === 'ScanStepProcessor').map((l) => String(l.msg));
+    // A job line per queued step; steps due at once run in the same job, each with a line of its own.
+    const steps = lines
+      .filter((l) => l.context === 'ScanStepProcessor' || l.context === 'ScanPipeline')
+      .map((l) => String(l.msg));
     for (const step of ['admit', 'create', 'launch', 'poll', 'export', 'parse']) {
       expect(steps.filter((m) => m.includes(`step ${taskId}:${step}`))).not.toEqual([]);
     }

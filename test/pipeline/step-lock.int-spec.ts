@@ -1,5 +1,6 @@
 import { startSimulator, SimulatorHandle } from '../../simulator/simulator';
 import { RedisService } from '../../src/common/redis/redis.service';
+import { NessusClients } from '../../src/scanners/nessus-clients.service';
 import { newTaskId } from '../../src/tasks/task-id';
 import { newTask } from '../../src/tasks/task-state-machine';
 import { TasksService } from '../../src/tasks/tasks.service';
@@ -37,6 +38,12 @@ describe('one step of a task at a time (real Redis, simulator over HTTP)', () =>
     await sim?.stop();
   });
 
+  const scanOf = (taskId: string) =>
+    sim
+      .control(0)
+      .stats()
+      .scans.find((s) => s.name === `orch-${taskId}`);
+
   async function taskInCreating(): Promise<string> {
     const task = newTask({
       task_id: newTaskId(),
@@ -52,22 +59,34 @@ describe('one step of a task at a time (real Redis, simulator over HTTP)', () =>
     return task.task_id;
   }
 
-  it('two concurrent create steps make one Nessus scan, launched once', async () => {
+  it('two concurrent runs of a create step make one Nessus scan, launched once', async () => {
     const taskId = await taskInCreating();
     const outcomes = await Promise.all([pipeline.advance(taskId, 0), pipeline.advance(taskId, 0)]);
-    const stats = () => sim.control(0).stats();
-    expect(stats().created_by_name[`orch-${taskId}`]).toBe(1);
+    expect(sim.control(0).stats().created_by_name[`orch-${taskId}`]).toBe(1);
+    expect(scanOf(taskId)?.launches).toBe(1);
     expect(outcomes.filter((o) => o.next && o.stepKey.startsWith('busy:'))).toHaveLength(1);
-    expect((await tasks.get(taskId)).phase).toBe('launching');
+    // The winner went on to launch in the same run: the next step is the first poll.
+    expect(outcomes.filter((o) => o.next && o.stepKey.startsWith('poll:'))).toHaveLength(1);
+    expect(await tasks.get(taskId)).toMatchObject({ status: 'running', phase: 'scanning' });
+  });
+
+  it('two concurrent runs of a launch step launch the scan once', async () => {
+    // A worker crashed after the create step: the Nessus scan exists, the task is in launching.
+    const taskId = await taskInCreating();
+    const scanId = await app.app
+      .get(NessusClients)
+      .client('scanner1')
+      .createScan({ name: `orch-${taskId}`, targets: ['192.0.2.33'] });
+    const task = await tasks.get(taskId);
+    await tasks.update(taskId, task.version, { phase: 'launching', nessus_scan_id: scanId });
 
     await Promise.all([pipeline.advance(taskId, 0), pipeline.advance(taskId, 0)]);
-    expect((await tasks.get(taskId)).status).toBe('running');
-    expect(stats().scans.find((s) => s.name === `orch-${taskId}`)?.launches).toBe(1);
+    expect(scanOf(taskId)?.launches).toBe(1);
+    expect(await tasks.get(taskId)).toMatchObject({ status: 'running', phase: 'scanning' });
   });
 
   it('polls a running scan even while its lock is held: a poll creates nothing and writes by version', async () => {
     const taskId = await taskInCreating();
-    await pipeline.advance(taskId, 0);
     await pipeline.advance(taskId, 0);
     expect((await tasks.get(taskId)).phase).toBe('scanning');
     const lockKey = redis.key('lock', 'task', taskId);
@@ -98,7 +117,7 @@ describe('one step of a task at a time (real Redis, simulator over HTTP)', () =>
     await redis.client.del(lockKey);
     expect(await pipeline.advance(taskId, 0)).toMatchObject({
       next: true,
-      stepKey: expect.stringMatching(/^launch:/),
+      stepKey: expect.stringMatching(/^poll:/),
     });
     expect(sim.control(0).stats().created_by_name[`orch-${taskId}`]).toBe(1);
   });
