@@ -96,6 +96,7 @@ export async function run(): Promise<void> {
     const cpuPct = (after.cpuMs - before.cpuMs) / (10 * seconds);
     const commands = counting ? await commandStats(counting.url) : null;
     const stillRunning = await countWithStatus(api.url, 'running');
+    const heap = await heapFigures(worker.url);
 
     figure('all running after', `${fmt(rampSeconds)} s`);
     // The targets are for 10,000 scans at a 30 s interval; other sizes print figures only.
@@ -113,6 +114,8 @@ export async function run(): Promise<void> {
       judged ? maxRss < 300 : undefined,
     );
     figure('worker peak RSS (incl. ramp-up)', `${fmt(after.peakRssMb)} MB`);
+    // Where the RSS goes: live JS heap, the heap V8 holds, and memory outside it (buffers, native).
+    figure('worker heap used / total / external', heap);
     figure('CPU per poll', `${fmt((after.cpuMs - before.cpuMs) / ((SCANS * seconds) / POLL_SECONDS), 2)} ms`);
     if (commands) {
       const polls = (SCANS * seconds) / POLL_SECONDS;
@@ -129,4 +132,14 @@ export async function run(): Promise<void> {
   } finally {
     await cleanup.run();
   }
+}
+
+/** The worker's own nodejs_heap_* and external-memory gauges from its /metrics, in MB. */
+async function heapFigures(url: string): Promise<string> {
+  const text = await (await fetch(`${url}/metrics`)).text();
+  const gauge = (name: string) =>
+    Number(new RegExp(`^${name} ([0-9.e+]+)`, 'm').exec(text)?.[1] ?? NaN) / 2 ** 20;
+  return ['nodejs_heap_size_used_bytes', 'nodejs_heap_size_total_bytes', 'nodejs_external_memory_bytes']
+    .map((g) => `${fmt(gauge(g))} MB`)
+    .join(' / ');
 }
