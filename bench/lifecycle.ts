@@ -5,20 +5,17 @@
  * start to the last completion (the poll interval, 1 s, adds latency but not cost).
  */
 import {
-  benchPrefix,
   Cleanup,
+  benchWorkspace,
   commandStats,
-  deletePrefix,
+  countingRedis,
   figure,
   fmt,
   header,
   procFigures,
-  removeDir,
   sleep,
-  startGateway,
-  startPrivateRedis,
+  startGatewayIn,
   startSimulatorProcess,
-  tempDir,
   writeScannersYaml,
 } from './support';
 
@@ -57,41 +54,25 @@ export async function run(): Promise<void> {
   header(`lifecycle: ${SCANS} zero-length scans through one worker`);
   const cleanup = new Cleanup();
   try {
-    const dir = tempDir('lifecycle');
-    cleanup.add('temp dir', () => removeDir(dir));
-    const prefix = benchPrefix();
-    cleanup.add('redis keys', () => deletePrefix(prefix));
+    const { dir, prefix } = benchWorkspace('lifecycle', cleanup);
     const sim = await startSimulatorProcess(dir, 1, ['--scan-duration-ms', '0', '--export-delay-ms', '0']);
     cleanup.add('simulator', () => sim.stop());
     const scannerConfig = writeScannersYaml(dir, [{ url: sim.urls[0], max: 10_000 }]);
-    const env: Record<string, string> = { POLL_INTERVAL_SECONDS: '1' };
-    // BENCH_COUNT_REDIS=1: run on a private redis-server and print the Redis commands per scan.
-    const counting = process.env.BENCH_COUNT_REDIS === '1' ? await startPrivateRedis() : null;
-    if (counting) {
-      cleanup.add('private redis', () => counting.stop());
-      env.REDIS_URL = counting.url;
-    }
-
-    const api = await startGateway({
+    // BENCH_COUNT_REDIS=1: the Redis commands per scan are printed too.
+    const counting = await countingRedis(cleanup);
+    const gateway = {
       dir,
       prefix,
       scannerConfig,
-      label: 'api',
-      env: { ...env, APP_MODE: 'api' },
-    });
-    cleanup.add('api gateway', () => api.stop());
+      env: { POLL_INTERVAL_SECONDS: '1', ...(counting ? { REDIS_URL: counting.url } : {}) },
+    };
+
+    const api = await startGatewayIn('api', gateway, cleanup);
     const t0 = Date.now();
     await submitMany(api.url, SCANS);
     const submitSeconds = (Date.now() - t0) / 1000;
 
-    const worker = await startGateway({
-      dir,
-      prefix,
-      scannerConfig,
-      label: 'worker',
-      env: { ...env, APP_MODE: 'worker' },
-    });
-    cleanup.add('worker', () => worker.stop());
+    const worker = await startGatewayIn('worker', gateway, cleanup);
     if (counting) await commandStats(counting.url, true);
     const started = Date.now();
     const cpu0 = procFigures(worker.pid).cpuMs;

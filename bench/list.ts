@@ -9,16 +9,13 @@ import type { Task, TaskStatus } from '../src/tasks/task';
 import { newTaskId } from '../src/tasks/task-id';
 import { applyUpdate, newTask } from '../src/tasks/task-state-machine';
 import {
-  benchPrefix,
   Cleanup,
-  deletePrefix,
+  benchWorkspace,
   figure,
   fmt,
   header,
   latencySummary,
-  removeDir,
-  startGateway,
-  tempDir,
+  startGatewayIn,
   writeScannersYaml,
 } from './support';
 
@@ -90,17 +87,13 @@ export async function run(): Promise<void> {
   header(`list: list_tasks over ${fmt(TASKS)} stored tasks`);
   const cleanup = new Cleanup();
   try {
-    const dir = tempDir('list');
-    cleanup.add('temp dir', () => removeDir(dir));
-    const prefix = benchPrefix();
-    cleanup.add('redis keys', () => deletePrefix(prefix));
+    const { dir, prefix } = benchWorkspace('list', cleanup);
     const t0 = Date.now();
     await writeTasks(join(dir, 'tasks'));
     process.stdout.write(`  wrote ${fmt(TASKS)} task files in ${fmt((Date.now() - t0) / 1000, 1)} s\n`);
 
     const scannerConfig = writeScannersYaml(dir, [{ url: 'http://127.0.0.1:9', max: 2 }]);
-    const gw = await startGateway({ dir, prefix, scannerConfig, env: { APP_MODE: 'api' } });
-    cleanup.add('gateway', () => gw.stop());
+    const gw = await startGatewayIn('api', { dir, prefix, scannerConfig }, cleanup);
     const get = async (query: string) => {
       const res = await fetch(`${gw.url}/api/v1/scans?${query}`);
       if (!res.ok) throw new Error(`GET /api/v1/scans?${query} answered ${res.status}: ${await res.text()}`);

@@ -4,9 +4,8 @@
  */
 import { Client, StreamableHTTPClientTransport } from '@modelcontextprotocol/client';
 import {
-  benchPrefix,
   Cleanup,
-  deletePrefix,
+  benchWorkspace,
   figure,
   fmt,
   header,
@@ -14,9 +13,8 @@ import {
   printCommands,
   procFigures,
   redisCommandsPerRequest,
-  removeDir,
   startGateway,
-  tempDir,
+  startGatewayIn,
   writeScannersYaml,
 } from './support';
 
@@ -71,14 +69,10 @@ export async function run(): Promise<void> {
   header('mcp: get_scan_status over Streamable HTTP (official SDK client)');
   const cleanup = new Cleanup();
   try {
-    const dir = tempDir('mcp');
-    cleanup.add('temp dir', () => removeDir(dir));
-    const prefix = benchPrefix();
-    cleanup.add('redis keys', () => deletePrefix(prefix));
+    const { dir, prefix } = benchWorkspace('mcp', cleanup);
     const scannerConfig = writeScannersYaml(dir, [{ url: 'http://127.0.0.1:9', max: 2 }]);
 
-    const gw = await startGateway({ dir, prefix, scannerConfig, env: { APP_MODE: 'api' } });
-    cleanup.add('gateway', () => gw.stop());
+    const gw = await startGatewayIn('api', { dir, prefix, scannerConfig }, cleanup);
     const ids = await Promise.all(Array.from({ length: 50 }, (_, i) => submit(gw.url, i)));
     const client = await connect(gw.url);
     cleanup.add('client', () => client.close());

@@ -3,18 +3,15 @@
  * tasks submitted first, against a raw node:http hello-world server measured in the same run.
  */
 import {
-  benchPrefix,
   Cleanup,
-  deletePrefix,
+  benchWorkspace,
   figure,
   fmt,
   header,
   httpLoad,
-  removeDir,
-  startGateway,
+  startGatewayIn,
   startHelloWorld,
   startMinimalNest,
-  tempDir,
   writeScannersYaml,
 } from './support';
 
@@ -26,10 +23,7 @@ export async function run(): Promise<void> {
   header('status: GET /api/v1/scans/:taskId');
   const cleanup = new Cleanup();
   try {
-    const dir = tempDir('status');
-    cleanup.add('temp dir', () => removeDir(dir));
-    const prefix = benchPrefix();
-    cleanup.add('redis keys', () => deletePrefix(prefix));
+    const { dir, prefix } = benchWorkspace('status', cleanup);
 
     const hello = await startHelloWorld(dir);
     cleanup.add('hello world', () => hello.stop());
@@ -50,13 +44,11 @@ export async function run(): Promise<void> {
     });
     await nest.stop();
 
-    const gw = await startGateway({
-      dir,
-      prefix,
-      scannerConfig: writeScannersYaml(dir, [{ url: 'http://127.0.0.1:9', max: 2 }]),
-      env: { APP_MODE: 'api' },
-    });
-    cleanup.add('gateway', () => gw.stop());
+    const gw = await startGatewayIn(
+      'api',
+      { dir, prefix, scannerConfig: writeScannersYaml(dir, [{ url: 'http://127.0.0.1:9', max: 2 }]) },
+      cleanup,
+    );
     const ids: string[] = [];
     for (let i = 0; i < TASKS; i++) {
       const res = await fetch(`${gw.url}/api/v1/scans`, {

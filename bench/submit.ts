@@ -6,19 +6,17 @@
  */
 import { randomBytes } from 'node:crypto';
 import {
-  benchPrefix,
   Cleanup,
-  deletePrefix,
+  benchWorkspace,
   figure,
   fmt,
   header,
   httpLoad,
   printCommands,
   redisCommandsPerRequest,
-  removeDir,
   startGateway,
+  startGatewayIn,
   startHelloWorld,
-  tempDir,
   writeScannersYaml,
 } from './support';
 
@@ -30,10 +28,7 @@ export async function run(): Promise<void> {
   header('submit: POST /api/v1/scans');
   const cleanup = new Cleanup();
   try {
-    const dir = tempDir('submit');
-    cleanup.add('temp dir', () => removeDir(dir));
-    const prefix = benchPrefix();
-    cleanup.add('redis keys', () => deletePrefix(prefix));
+    const { dir, prefix } = benchWorkspace('submit', cleanup);
 
     const hello = await startHelloWorld(dir);
     cleanup.add('hello world', () => hello.stop());
@@ -47,13 +42,11 @@ export async function run(): Promise<void> {
     });
     await hello.stop();
 
-    const gw = await startGateway({
-      dir,
-      prefix,
-      scannerConfig: writeScannersYaml(dir, [{ url: 'http://127.0.0.1:9', max: 2 }]),
-      env: { APP_MODE: 'api' },
-    });
-    cleanup.add('gateway', () => gw.stop());
+    const gw = await startGatewayIn(
+      'api',
+      { dir, prefix, scannerConfig: writeScannersYaml(dir, [{ url: 'http://127.0.0.1:9', max: 2 }]) },
+      cleanup,
+    );
     const app = await httpLoad({
       url: `${gw.url}/api/v1/scans`,
       connections: CONNECTIONS,

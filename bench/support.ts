@@ -174,6 +174,37 @@ export async function startGateway(opts: GatewayOptions): Promise<Child & { read
   return { ...p, url, readyMs: Date.now() - started };
 }
 
+/** A gateway in one APP_MODE (its log file is named after the mode), stopped by `cleanup`. */
+export async function startGatewayIn(
+  mode: 'all' | 'api' | 'worker',
+  opts: GatewayOptions,
+  cleanup: Cleanup,
+): Promise<Child & { readyMs: number }> {
+  const gw = await startGateway({ ...opts, label: opts.label ?? mode, env: { ...opts.env, APP_MODE: mode } });
+  cleanup.add(`${mode} gateway`, () => gw.stop());
+  return gw;
+}
+
+/** A benchmark's temporary directory and Redis prefix, both removed by `cleanup`. */
+export function benchWorkspace(label: string, cleanup: Cleanup): { dir: string; prefix: string } {
+  const dir = tempDir(label);
+  cleanup.add('temp dir', () => removeDir(dir));
+  const prefix = benchPrefix();
+  cleanup.add('redis keys', () => deletePrefix(prefix));
+  return { dir, prefix };
+}
+
+/**
+ * BENCH_COUNT_REDIS=1: a private redis-server (stopped by `cleanup`) for the gateways to run on, so its
+ * command statistics count only theirs; null otherwise.
+ */
+export async function countingRedis(cleanup: Cleanup): Promise<{ url: string } | null> {
+  if (process.env.BENCH_COUNT_REDIS !== '1') return null;
+  const redis = await startPrivateRedis();
+  cleanup.add('private redis', () => redis.stop());
+  return redis;
+}
+
 /** Starts the built Nessus simulator (`node dist/simulator/main.js`) in its own process. */
 export async function startSimulatorProcess(
   dir: string,

@@ -6,20 +6,17 @@
  */
 import { countWithStatus, submitMany } from './lifecycle';
 import {
-  benchPrefix,
   Cleanup,
+  benchWorkspace,
   commandStats,
-  deletePrefix,
+  countingRedis,
   figure,
   fmt,
   header,
   procFigures,
-  removeDir,
   sleep,
-  startGateway,
-  startPrivateRedis,
+  startGatewayIn,
   startSimulatorProcess,
-  tempDir,
   writeScannersYaml,
 } from './support';
 
@@ -31,10 +28,7 @@ export async function run(): Promise<void> {
   header(`tracking: ${fmt(SCANS)} running scans in one worker, POLL_INTERVAL_SECONDS=${POLL_SECONDS}`);
   const cleanup = new Cleanup();
   try {
-    const dir = tempDir('tracking');
-    cleanup.add('temp dir', () => removeDir(dir));
-    const prefix = benchPrefix();
-    cleanup.add('redis keys', () => deletePrefix(prefix));
+    const { dir, prefix } = benchWorkspace('tracking', cleanup);
     const sim = await startSimulatorProcess(dir, SCANNERS, ['--scan-duration-ms', String(6 * 3600_000)]);
     cleanup.add('simulator', () => sim.stop());
     const perScanner = Math.ceil(SCANS / SCANNERS);
@@ -42,29 +36,16 @@ export async function run(): Promise<void> {
       dir,
       sim.urls.map((url) => ({ url, max: perScanner })),
     );
-    const env: Record<string, string> = { POLL_INTERVAL_SECONDS: String(POLL_SECONDS) };
-    // BENCH_COUNT_REDIS=1: run on a private redis-server and print the Redis commands per poll.
-    const counting = process.env.BENCH_COUNT_REDIS === '1' ? await startPrivateRedis() : null;
-    if (counting) {
-      cleanup.add('private redis', () => counting.stop());
-      env.REDIS_URL = counting.url;
-    }
-    const api = await startGateway({
+    // BENCH_COUNT_REDIS=1: the Redis commands per poll are printed too.
+    const counting = await countingRedis(cleanup);
+    const gateway = {
       dir,
       prefix,
       scannerConfig,
-      label: 'api',
-      env: { ...env, APP_MODE: 'api' },
-    });
-    cleanup.add('api gateway', () => api.stop());
-    const worker = await startGateway({
-      dir,
-      prefix,
-      scannerConfig,
-      label: 'worker',
-      env: { ...env, APP_MODE: 'worker' },
-    });
-    cleanup.add('worker', () => worker.stop());
+      env: { POLL_INTERVAL_SECONDS: String(POLL_SECONDS), ...(counting ? { REDIS_URL: counting.url } : {}) },
+    };
+    const api = await startGatewayIn('api', gateway, cleanup);
+    const worker = await startGatewayIn('worker', gateway, cleanup);
 
     const t0 = Date.now();
     await submitMany(api.url, SCANS);
