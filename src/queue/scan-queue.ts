@@ -78,11 +78,6 @@ export class ScanQueue {
     return this.redis.client.get(this.chainKey(taskId));
   }
 
-  /** Whether the task's current chain job still exists in a state that will run. */
-  async hasLiveChain(taskId: string): Promise<boolean> {
-    return (await this.chainStatus(taskId)).live;
-  }
-
   /** The task's chain pointer, and whether the job it names exists in a state that will run. */
   async chainStatus(taskId: string): Promise<{ pointer: string | null; live: boolean }> {
     const pointer = await this.chainPointer(taskId);

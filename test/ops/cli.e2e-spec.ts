@@ -257,7 +257,7 @@ describe('admin CLI (child processes, real Redis, simulator)', () => {
     expect(report.reseeded).toContain(orphan.task_id);
     expect(report.reseeded).not.toContain(parked.task_id);
     expect(report.skipped_dead_letters).toBeGreaterThanOrEqual(1);
-    expect(await scanQueue.hasLiveChain(orphan.task_id)).toBe(true);
+    expect((await scanQueue.chainStatus(orphan.task_id)).live).toBe(true);
     const second = await json(['reconcile']);
     expect(second.reseeded).not.toContain(orphan.task_id);
     await deadLetters.remove(parked.task_id);

@@ -75,7 +75,7 @@ describe('reconciler (real Redis and Bull, no consumer)', () => {
     const taskId = await queuedTask();
     const first = await reconciler.reconcile();
     expect(first.reseeded).toEqual([taskId]);
-    expect(await queue.hasLiveChain(taskId)).toBe(true);
+    expect((await queue.chainStatus(taskId)).live).toBe(true);
     expect((await reconciler.reconcile()).reseeded).toEqual([]);
   });
 
