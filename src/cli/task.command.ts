@@ -1,8 +1,7 @@
 import { Command, CommandRunner, Option, SubCommand } from 'nest-commander';
 import { DeadLetterStore } from '../queue/dead-letter.store';
 import { WaitingLine } from '../queue/waiting-line';
-import { TASK_STATUSES } from '../tasks/task';
-import { MAX_LIST_LIMIT } from '../tasks/task';
+import { MAX_LIST_LIMIT, TASK_STATUSES } from '../tasks/task';
 import { TasksService } from '../tasks/tasks.service';
 import { CliCommand, fields, positiveInt, RedisReadiness, table, UsageError } from './cli-support';
 
