@@ -8,6 +8,18 @@ import { AdvanceJobData, QueueName, ScanJob } from './queue-names';
 const CHAIN_TTL_SECONDS = 30 * 86400;
 const LIVE_STATES = new Set<JobStatus | 'stuck'>(['waiting', 'delayed', 'active', 'paused']);
 
+/** Job id of one step of a task: `<task id>:<step key>` (task ids hold no ':'). */
+export function stepJobId(taskId: string, stepKey: string): string {
+  return `${taskId}:${stepKey}`;
+}
+
+/** The step a job runs (`admit`, `poll`, `busy`…): the first part of its step key. */
+export function stepOf(job: Job<AdvanceJobData>): string {
+  return String(job.id)
+    .slice(job.data.taskId.length + 1)
+    .split(':')[0];
+}
+
 /**
  * Producer for the scan-steps queue. Each task has one live chain of advance jobs: the id of its current
  * job is kept in Redis, and a job whose id is not the task's current one stops (so a reconciler re-seed
@@ -29,7 +41,7 @@ export class ScanQueue {
    * deterministic: a duplicate enqueue of the same step is a no-op.
    */
   async advance(data: AdvanceJobData, stepKey: string, delayMs = 0): Promise<string> {
-    const jobId = `${data.taskId}:${stepKey}`;
+    const jobId = stepJobId(data.taskId, stepKey);
     try {
       // Pointer first: if we crash before add(), the reconciler finds no live job and re-seeds.
       await this.redis.client.set(this.chainKey(data.taskId), jobId, 'EX', CHAIN_TTL_SECONDS);
@@ -45,7 +57,7 @@ export class ScanQueue {
    * submissions never move the pointer of a chain that has gone on to later steps.
    */
   async seed(data: AdvanceJobData, stepKey: string): Promise<boolean> {
-    const jobId = `${data.taskId}:${stepKey}`;
+    const jobId = stepJobId(data.taskId, stepKey);
     try {
       const key = this.chainKey(data.taskId);
       const claimed = await this.redis.client.set(key, jobId, 'EX', CHAIN_TTL_SECONDS, 'NX');
@@ -89,8 +101,20 @@ export class ScanQueue {
     await this.redis.client.del(this.chainKey(taskId));
   }
 
-  async counts(): Promise<{ waiting: number; active: number; delayed: number; failed: number; completed: number }> {
+  async counts(): Promise<{
+    waiting: number;
+    active: number;
+    delayed: number;
+    failed: number;
+    completed: number;
+  }> {
     const c = await this.queue.getJobCounts();
-    return { waiting: c.waiting, active: c.active, delayed: c.delayed, failed: c.failed, completed: c.completed };
+    return {
+      waiting: c.waiting,
+      active: c.active,
+      delayed: c.delayed,
+      failed: c.failed,
+      completed: c.completed,
+    };
   }
 }

@@ -6,7 +6,7 @@ import { fingerprintSubmission } from '../idempotency/fingerprint';
 import { resolveIdempotencyKey } from '../idempotency/idempotency-key';
 import { IdempotencyService } from '../idempotency/idempotency.service';
 import { CredentialVault, ScanCredentials } from '../queue/credential-vault';
-import { ScanQueue } from '../queue/scan-queue';
+import { ScanQueue, stepJobId } from '../queue/scan-queue';
 import { WaitingLine } from '../queue/waiting-line';
 import { ScannerRegistry } from '../scanners/scanner-registry.service';
 import { splitTargets, TargetPolicy } from '../security/target-policy';
@@ -156,7 +156,7 @@ export class ScanSubmissionService {
       // pointer): a chain that went on belongs to the worker, and re-seeding it would stall or duplicate it.
       const unfinished = !TERMINAL_STATUSES.has(task.status) && task.phase === 'waiting_for_scanner';
       const pointer = unfinished && claim.replay ? await this.queue.chainPointer(taskId) : null;
-      if (unfinished && (pointer === null || pointer === `${taskId}:${SEED_STEP}`)) {
+      if (unfinished && (pointer === null || pointer === stepJobId(taskId, SEED_STEP))) {
         if (credentials) await this.vault.put(taskId, credentials);
         await this.waiting.join(pool, taskId, Date.parse(task.created_at));
         await this.queue.seed({ taskId, traceId: task.trace_id, seq: 0 }, SEED_STEP);

@@ -6,7 +6,7 @@ import { runWithTraceFields } from '../common/logging/trace-context';
 import { ConsumerState } from '../queue/consumer-state';
 import { DeadLetterStore } from '../queue/dead-letter.store';
 import { AdvanceJobData, QueueName, ScanJob } from '../queue/queue-names';
-import { ScanQueue } from '../queue/scan-queue';
+import { ScanQueue, stepOf } from '../queue/scan-queue';
 import { ScanPipeline } from './scan-pipeline.service';
 
 /**
@@ -61,11 +61,7 @@ export class ScanStepProcessor implements OnApplicationBootstrap, OnApplicationS
         return;
       }
       this.log.debug(`task ${taskId}: step ${job.id}, attempt ${job.attemptsMade + 1}`);
-      // Job ids are `<task id>:<step>:…` (ScanQueue.advance).
-      const step = String(job.id)
-        .slice(taskId.length + 1)
-        .split(':')[0];
-      const outcome = await this.pipeline.advance(taskId, job.data.seq ?? 0, step);
+      const outcome = await this.pipeline.advance(taskId, job.data.seq ?? 0, stepOf(job));
       if (outcome.next) {
         await this.scanQueue.advance({ taskId, traceId, seq: outcome.seq }, outcome.stepKey, outcome.delayMs);
       }
