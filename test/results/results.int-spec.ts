@@ -556,6 +556,37 @@ describe('the findings store', () => {
     expect(err.message).toContain('retry');
   });
 
+  it('reads back multi-byte text exactly, across read chunks and write buffers, and a finding of 64 long extra fields', async () => {
+    // ~2.9 KB of 1-, 2-, 3- and 4-byte UTF-8 per output: 400 of them cross many read chunks and write buffers.
+    const output = (i: number) => `#${i} é ü ñ 日本語 🙂 ` + 'Grüße 🙂 日本 '.repeat(150) + 'Ende';
+    const items = Array.from(
+      { length: 400 },
+      (_, i) =>
+        `<ReportItem port="${i}" svc_name="x" protocol="tcp" severity="1" pluginID="${10000 + i}" pluginName="p${i}" pluginFamily="f"><plugin_output>${output(i)}</plugin_output></ReportItem>`,
+    );
+    // 64 fields of 4,090 bytes: one NDJSON line larger than a 256 KB write buffer.
+    const wide = 'ß'.repeat(45) + 'a'.repeat(4000);
+    const extra = Array.from({ length: 64 }, (_, k) => `<extra_${k}>${wide}</extra_${k}>`);
+    items.push(
+      `<ReportItem port="1" svc_name="x" protocol="tcp" severity="4" pluginID="99" pluginName="wide" pluginFamily="f">${extra.join('')}</ReportItem>`,
+    );
+    const dir = await taskDir();
+    const report = join(dir, RAW_REPORT_FILE);
+    await writeFile(
+      report,
+      `<?xml version="1.0" ?><NessusClientData_v2><Report name="r"><ReportHost name="h"><HostProperties></HostProperties>${items.join('')}</ReportHost></Report></NessusClientData_v2>`,
+    );
+    await ingestNessusReport(report, dir, { scanType: 'untrusted' });
+
+    const page = await queryResults(completedTask(), dir, { page: 0, schema_profile: 'full' });
+    const rows = page.vulnerabilities as Row[];
+    expect(rows).toHaveLength(401);
+    expect((rows[0].other as Record<string, string>).extra_63).toBe(wide);
+    expect(Object.keys(rows[0].other as object)).toHaveLength(64);
+    const outputs = new Map(rows.slice(1).map((r) => [r.port as number, r.plugin_output]));
+    for (let i = 0; i < 400; i++) expect(outputs.get(i)).toBe(output(i));
+  });
+
   it('keeps the raw export available for GET /scans/:taskId/report', async () => {
     const { dir } = await ingestSynthetic({ hosts: 2, findingsPerHost: 3 });
     const { stream, size } = await openRawReport('t1', dir);
