@@ -95,10 +95,18 @@ export class ScanPipeline {
    * trip. A step that waits (a poll, a full pool) ends the run and goes back to the queue.
    */
   private async runWhileDue(taskId: string, seq: number): Promise<StepOutcome> {
+    let previous: Task | null = null;
     for (let inline = 0; ; inline++) {
       const task = await this.load(taskId);
       if (!task) return { next: false };
-      const outcome = await this.run(task, seq);
+      // Admitted by this very run (the next version, under the lock): no create step ever ran for it, so
+      // there is no Nessus scan to adopt and listing every scan on the scanner can be skipped.
+      const justAdmitted =
+        previous?.phase === 'waiting_for_scanner' &&
+        task.phase === 'creating' &&
+        task.version === previous.version + 1;
+      const outcome = await this.run(task, seq, justAdmitted);
+      previous = task;
       if (!outcome.next || outcome.delayMs > 0 || inline >= MAX_INLINE_STEPS) return outcome;
       this.log.debug(`task ${taskId}: step ${taskId}:${outcome.stepKey} runs in the same job`);
       seq = outcome.seq;
@@ -118,7 +126,7 @@ export class ScanPipeline {
     }
   }
 
-  private async run(task: Task, seq: number): Promise<StepOutcome> {
+  private async run(task: Task, seq: number, justAdmitted = false): Promise<StepOutcome> {
     const taskId = task.task_id;
     bindTraceFields({ task_id: task.task_id, trace_id: task.trace_id });
     if (TERMINAL_STATUSES.has(task.status)) {
@@ -128,7 +136,7 @@ export class ScanPipeline {
     await this.idempotency.keepAlive(task.idempotency_key_hash);
     if (task.scanner_instance) await this.leases.renew(task.scanner_instance, task.task_id, this.leaseTtlMs);
     try {
-      return await this.step(task, seq);
+      return await this.step(task, seq, justAdmitted);
     } catch (err) {
       if (err instanceof ConflictError) {
         // Someone else changed the task (a cancel, another worker): re-read it and go on from there.
@@ -149,12 +157,12 @@ export class ScanPipeline {
     }
   }
 
-  private step(task: Task, seq: number): Promise<StepOutcome> {
+  private step(task: Task, seq: number, justAdmitted: boolean): Promise<StepOutcome> {
     switch (task.phase) {
       case 'waiting_for_scanner':
         return this.admit(task, seq);
       case 'creating':
-        return this.create(task);
+        return this.create(task, justAdmitted);
       case 'launching':
         return this.launch(task);
       case 'scanning':
@@ -194,12 +202,14 @@ export class ScanPipeline {
     return nextStep('create', task.version + 1);
   }
 
-  private async create(task: Task): Promise<StepOutcome> {
+  private async create(task: Task, justAdmitted: boolean): Promise<StepOutcome> {
     const instanceId = task.scanner_instance!;
     const client = this.clients.client(instanceId);
     const name = nessusScanName(task.task_id);
     // A crash after Nessus created the scan but before we saved its id: adopt it, never create twice.
-    const existing = await this.breakers.execute(instanceId, () => client.findScanByName(name));
+    const existing = justAdmitted
+      ? null
+      : await this.breakers.execute(instanceId, () => client.findScanByName(name));
     let scanId = existing?.id;
     if (scanId === undefined) {
       const credentials = task.scan_type === 'untrusted' ? undefined : await this.vault.get(task.task_id);

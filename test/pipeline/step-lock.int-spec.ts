@@ -70,6 +70,37 @@ describe('one step of a task at a time (real Redis, simulator over HTTP)', () =>
     expect(await tasks.get(taskId)).toMatchObject({ status: 'running', phase: 'scanning' });
   });
 
+  it("lists the scanner's scans only when a create step may have run before: never for a task it has just admitted", async () => {
+    const client = app.app.get(NessusClients).client('scanner1');
+    const lists = jest.spyOn(client, 'listScans');
+    try {
+      const fresh = newTask({
+        task_id: newTaskId(),
+        name: 'fresh',
+        targets: ['192.0.2.34'],
+        scan_type: 'untrusted',
+        scanner_pool: 'nessus',
+        trace_id: 'trace-step-lock',
+        client_id: 'anonymous',
+      });
+      await tasks.create(fresh);
+      await pipeline.advance(fresh.task_id, 0);
+      expect(await tasks.get(fresh.task_id)).toMatchObject({ status: 'running', phase: 'scanning' });
+      expect(sim.control(0).stats().created_by_name[`orch-${fresh.task_id}`]).toBe(1);
+      expect(lists).not.toHaveBeenCalled();
+
+      // A worker died after Nessus created the scan and before the task recorded it: the retry adopts it.
+      const retried = await taskInCreating();
+      await client.createScan({ name: `orch-${retried}`, targets: ['192.0.2.33'] });
+      await pipeline.advance(retried, 0);
+      expect(lists).toHaveBeenCalledTimes(1);
+      expect(sim.control(0).stats().created_by_name[`orch-${retried}`]).toBe(1);
+      expect(scanOf(retried)?.launches).toBe(1);
+    } finally {
+      lists.mockRestore();
+    }
+  });
+
   it('two concurrent runs of a launch step launch the scan once', async () => {
     // A worker crashed after the create step: the Nessus scan exists, the task is in launching.
     const taskId = await taskInCreating();
