@@ -7,7 +7,6 @@ import { AppConfig, ConfigError } from './config/app-config';
 import { answerClientErrorsWithJson } from './common/http/client-error';
 import { HttpErrorFilter } from './common/http/http-error.filter';
 import { verifyJsonDepth } from './common/http/json-depth';
-import { setupOpenApi } from './api/rest/openapi';
 
 /** Builds the application for a validated configuration (also used by the e2e tests). */
 export async function createApp(config: AppConfig): Promise<NestExpressApplication> {
@@ -24,7 +23,11 @@ export async function createApp(config: AppConfig): Promise<NestExpressApplicati
   app.disable('x-powered-by');
   // SIGHUP is left out on purpose: it reloads scanners.yaml instead of stopping the process.
   app.enableShutdownHooks(['SIGTERM', 'SIGINT']);
-  if (config.httpApiEnabled) setupOpenApi(app);
+  if (config.httpApiEnabled) {
+    // Required here, not imported: Swagger is not loaded in worker mode.
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    (require('./api/rest/openapi') as typeof import('./api/rest/openapi')).setupOpenApi(app);
+  }
   return app;
 }
 
