@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { Injectable, Logger } from '@nestjs/common';
+import type { ChainableCommander } from 'ioredis';
 import { UnavailableError } from '../common/errors';
 import { withRedisLock } from '../common/redis/redis-lock';
 import { RedisService } from '../common/redis/redis.service';
@@ -91,6 +92,11 @@ end
 return 1
 `;
 
+interface IndexCommands {
+  nmgIndexUpsert(...args: string[]): Promise<number>;
+}
+type IndexPipeline = ChainableCommander & { nmgIndexUpsert(...args: string[]): ChainableCommander };
+
 interface Summary {
   v: number;
   s: TaskStatus;
@@ -114,7 +120,14 @@ export class TaskIndex {
   private readonly log = new Logger(TaskIndex.name);
   private building: Promise<void> | null = null;
 
-  constructor(private readonly redis: RedisService) {}
+  constructor(private readonly redis: RedisService) {
+    // EVALSHA instead of sending the 3 KB script with every task write; reloaded after a Redis restart.
+    redis.client.defineCommand('nmgIndexUpsert', { numberOfKeys: 0, lua: UPSERT_LUA });
+  }
+
+  private get commands(): IndexCommands {
+    return this.redis.client as unknown as IndexCommands;
+  }
 
   private get p(): string {
     return this.redis.key('tasks', 'idx', '');
@@ -138,7 +151,7 @@ export class TaskIndex {
 
   /** Indexes the task as it is now; ignored when the index already holds a newer version. */
   async upsert(task: Task): Promise<void> {
-    await this.run(() => this.redis.client.eval(UPSERT_LUA, 0, ...this.upsertArgs(task)));
+    await this.run(() => this.commands.nmgIndexUpsert(...this.upsertArgs(task)));
   }
 
   private upsertArgs(task: Task): string[] {
@@ -148,7 +161,7 @@ export class TaskIndex {
 
   /** Drops a task from the index (after its directory is deleted). */
   async remove(taskId: string): Promise<void> {
-    await this.run(() => this.redis.client.eval(UPSERT_LUA, 0, this.p, taskId, '', '0', ''));
+    await this.run(() => this.commands.nmgIndexUpsert(this.p, taskId, '', '0', ''));
   }
 
   /** Task ids newest first and the exact number of matches; see TaskListQuery for the filters. */
@@ -317,8 +330,8 @@ export class TaskIndex {
           }),
         ),
       );
-      const pipe = this.redis.client.pipeline();
-      for (const task of tasks) if (task) pipe.eval(UPSERT_LUA, 0, ...this.upsertArgs(task));
+      const pipe = this.redis.client.pipeline() as IndexPipeline;
+      for (const task of tasks) if (task) pipe.nmgIndexUpsert(...this.upsertArgs(task));
       const failed = ((await pipe.exec()) ?? []).find(([err]) => err);
       if (failed) throw failed[0];
       count += tasks.filter(Boolean).length;
