@@ -95,18 +95,17 @@ export class ScanPipeline {
    * trip. A step that waits (a poll, a full pool) ends the run and goes back to the queue.
    */
   private async runWhileDue(taskId: string, seq: number): Promise<StepOutcome> {
-    let previous: Task | null = null;
+    // The version this run's own admit step wrote, if it just did: a task that was waiting for a scanner
+    // has had no create step, so it has no Nessus scan to adopt and listing every scan can be skipped.
+    let admittedVersion = 0;
     for (let inline = 0; ; inline++) {
       const task = await this.load(taskId);
       if (!task) return { next: false };
-      // Admitted by this very run (the next version, under the lock): no create step ever ran for it, so
-      // there is no Nessus scan to adopt and listing every scan on the scanner can be skipped.
-      const justAdmitted =
-        previous?.phase === 'waiting_for_scanner' &&
-        task.phase === 'creating' &&
-        task.version === previous.version + 1;
+      const justAdmitted = task.phase === 'creating' && task.version === admittedVersion;
       const outcome = await this.run(task, seq, justAdmitted);
-      previous = task;
+      const admitted =
+        task.phase === 'waiting_for_scanner' && outcome.next && outcome.stepKey.startsWith('create:');
+      admittedVersion = admitted ? task.version + 1 : 0;
       if (!outcome.next || outcome.delayMs > 0 || inline >= MAX_INLINE_STEPS) return outcome;
       this.log.debug(`task ${taskId}: step ${taskId}:${outcome.stepKey} runs in the same job`);
       seq = outcome.seq;
