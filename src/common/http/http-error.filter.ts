@@ -24,15 +24,25 @@ export class HttpErrorFilter implements ExceptionFilter {
     const res = ctx.getResponse<Response>();
     const req = ctx.getRequest<Request & { traceId?: string }>();
     if (res.headersSent) return;
-    // Body-parser errors (400/413) happen before the trace middleware runs: give them a trace id here.
-    if (req.traceId === undefined) {
-      req.traceId = acceptTraceId(req.headers['x-trace-id']);
-      res.setHeader('X-Trace-Id', req.traceId);
+    // Body-parser errors (400/413) happen before the trace and access-log middleware run: give them a
+    // trace id here, and the access-log line they would otherwise not get.
+    const beforeRouting = req.traceId === undefined;
+    const traceId = req.traceId ?? acceptTraceId(req.headers['x-trace-id']);
+    if (beforeRouting) {
+      req.traceId = traceId;
+      res.setHeader('X-Trace-Id', traceId);
     }
-    const body = this.toBody(exception, req.traceId);
+    const body = this.toBody(exception, traceId);
     if (exception instanceof UnavailableError)
       res.setHeader('Retry-After', String(exception.retryAfterSeconds));
     if (body.statusCode >= 500) this.log.error({ err: exception }, `${req.method} ${req.path} failed`);
+    if (beforeRouting) {
+      const access = { method: req.method, url: req.originalUrl };
+      this.log.log(
+        { req: access, res: { statusCode: body.statusCode }, trace_id: traceId },
+        `request refused before routing: ${body.message}`,
+      );
+    }
     res.status(body.statusCode).json(body);
   }
 
