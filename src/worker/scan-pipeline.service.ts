@@ -19,15 +19,19 @@ import { Task, TERMINAL_STATUSES } from '../tasks/task';
 import { TasksService } from '../tasks/tasks.service';
 import { nessusScanName, ScanLifecycle } from '../scans/scan-lifecycle.service';
 
-/** What the processor does after a step: run the task's next step after `delayMs`, or stop the chain. */
-export type StepOutcome = { next: true; delayMs: number; stepKey: string; seq: number } | { next: false };
+/**
+ * What the processor does after a step: run the task's next step after `delayMs`, or stop the chain.
+ * `version` is the task version the next step starts from.
+ */
+export type StepOutcome =
+  { next: true; delayMs: number; stepKey: string; seq: number; version?: number } | { next: false };
 
 /**
  * The next step of a task. Its job id names the step, the task version it starts from and its place in
  * a poll or wait sequence, so the same next step enqueued twice is one job.
  */
 function nextStep(step: string, version: number, delayMs = 0, seq = 0): StepOutcome {
-  return { next: true, delayMs, stepKey: `${step}:v${version}:${seq}`, seq };
+  return { next: true, delayMs, stepKey: `${step}:v${version}:${seq}`, seq, version };
 }
 
 const WAIT_FOR_SCANNER_MS = [1000, 2000, 5000, 10_000];
@@ -95,17 +99,13 @@ export class ScanPipeline {
    * trip. A step that waits (a poll, a full pool) ends the run and goes back to the queue.
    */
   private async runWhileDue(taskId: string, seq: number): Promise<StepOutcome> {
-    // The version this run's own admit step wrote, if it just did: a task that was waiting for a scanner
-    // has had no create step, so it has no Nessus scan to adopt and listing every scan can be skipped.
-    let admittedVersion = 0;
+    // The task version this run's previous step wrote, if it wrote one (see `fresh` in step()).
+    let writtenVersion = 0;
     for (let inline = 0; ; inline++) {
       const task = await this.load(taskId);
       if (!task) return { next: false };
-      const justAdmitted = task.phase === 'creating' && task.version === admittedVersion;
-      const outcome = await this.run(task, seq, justAdmitted);
-      const admitted =
-        task.phase === 'waiting_for_scanner' && outcome.next && outcome.stepKey.startsWith('create:');
-      admittedVersion = admitted ? task.version + 1 : 0;
+      const outcome = await this.run(task, seq, task.version === writtenVersion);
+      writtenVersion = outcome.next && outcome.version === task.version + 1 ? outcome.version : 0;
       if (!outcome.next || outcome.delayMs > 0 || inline >= MAX_INLINE_STEPS) return outcome;
       this.log.debug(`task ${taskId}: step ${taskId}:${outcome.stepKey} runs in the same job`);
       seq = outcome.seq;
@@ -125,7 +125,7 @@ export class ScanPipeline {
     }
   }
 
-  private async run(task: Task, seq: number, justAdmitted = false): Promise<StepOutcome> {
+  private async run(task: Task, seq: number, fresh = false): Promise<StepOutcome> {
     const taskId = task.task_id;
     bindTraceFields({ task_id: task.task_id, trace_id: task.trace_id });
     if (TERMINAL_STATUSES.has(task.status)) {
@@ -135,7 +135,7 @@ export class ScanPipeline {
     await this.idempotency.keepAlive(task.idempotency_key_hash);
     if (task.scanner_instance) await this.leases.renew(task.scanner_instance, task.task_id, this.leaseTtlMs);
     try {
-      return await this.step(task, seq, justAdmitted);
+      return await this.step(task, seq, fresh);
     } catch (err) {
       if (err instanceof ConflictError) {
         // Someone else changed the task (a cancel, another worker): re-read it and go on from there.
@@ -156,14 +156,20 @@ export class ScanPipeline {
     }
   }
 
-  private step(task: Task, seq: number, justAdmitted: boolean): Promise<StepOutcome> {
+  /**
+   * `fresh`: this job's previous step wrote the task as it is now, holding the step lock throughout, so
+   * no other step ran in between. Only admit moves a task to creating and only create to launching, so a
+   * fresh create follows a task's first admission (no scan to adopt yet) and a fresh launch follows the
+   * create of a scan that nothing launched (the task did not name it before).
+   */
+  private step(task: Task, seq: number, fresh: boolean): Promise<StepOutcome> {
     switch (task.phase) {
       case 'waiting_for_scanner':
         return this.admit(task, seq);
       case 'creating':
-        return this.create(task, justAdmitted);
+        return this.create(task, fresh);
       case 'launching':
-        return this.launch(task);
+        return this.launch(task, fresh);
       case 'scanning':
         return this.poll(task, seq);
       case 'exporting':
@@ -201,12 +207,13 @@ export class ScanPipeline {
     return nextStep('create', task.version + 1);
   }
 
-  private async create(task: Task, justAdmitted: boolean): Promise<StepOutcome> {
+  private async create(task: Task, fresh: boolean): Promise<StepOutcome> {
     const instanceId = task.scanner_instance!;
     const client = this.clients.client(instanceId);
     const name = nessusScanName(task.task_id);
     // A crash after Nessus created the scan but before we saved its id: adopt it, never create twice.
-    const existing = justAdmitted
+    // Listing every scan the Nessus keeps is skipped when no create step can have run before.
+    const existing = fresh
       ? null
       : await this.breakers.execute(instanceId, () => client.findScanByName(name));
     let scanId = existing?.id;
@@ -233,13 +240,14 @@ export class ScanPipeline {
     return nextStep('launch', task.version + 1);
   }
 
-  private async launch(task: Task): Promise<StepOutcome> {
+  private async launch(task: Task, fresh: boolean): Promise<StepOutcome> {
     const instanceId = task.scanner_instance!;
     const client = this.clients.client(instanceId);
     const scanId = task.nessus_scan_id!;
-    const info = await this.breakers.execute(instanceId, () => client.getScan(scanId));
     // A crash after launch but before we saved it: Nessus already shows the run, so don't launch again.
-    if (!info.launched) await this.breakers.execute(instanceId, () => client.launchScan(scanId));
+    const launched =
+      !fresh && (await this.breakers.execute(instanceId, () => client.getScan(scanId))).launched;
+    if (!launched) await this.breakers.execute(instanceId, () => client.launchScan(scanId));
     await this.tasks.update(task.task_id, task.version, {
       status: 'running',
       phase: 'scanning',

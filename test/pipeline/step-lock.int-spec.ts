@@ -70,9 +70,10 @@ describe('one step of a task at a time (real Redis, simulator over HTTP)', () =>
     expect(await tasks.get(taskId)).toMatchObject({ status: 'running', phase: 'scanning' });
   });
 
-  it("lists the scanner's scans only when a create step may have run before: never for a task it has just admitted", async () => {
+  it("asks Nessus what a step may have done before only when one may have: not right after this job's own step", async () => {
     const client = app.app.get(NessusClients).client('scanner1');
     const lists = jest.spyOn(client, 'listScans');
+    const reads = jest.spyOn(client, 'getScan');
     try {
       const fresh = newTask({
         task_id: newTaskId(),
@@ -87,7 +88,10 @@ describe('one step of a task at a time (real Redis, simulator over HTTP)', () =>
       await pipeline.advance(fresh.task_id, 0);
       expect(await tasks.get(fresh.task_id)).toMatchObject({ status: 'running', phase: 'scanning' });
       expect(sim.control(0).stats().created_by_name[`orch-${fresh.task_id}`]).toBe(1);
+      expect(scanOf(fresh.task_id)?.launches).toBe(1);
+      // Admitted, created and launched by one job: no scan to adopt, nothing launched before.
       expect(lists).not.toHaveBeenCalled();
+      expect(reads).not.toHaveBeenCalled();
 
       // A worker died after Nessus created the scan and before the task recorded it: the retry adopts it.
       const retried = await taskInCreating();
@@ -98,6 +102,7 @@ describe('one step of a task at a time (real Redis, simulator over HTTP)', () =>
       expect(scanOf(retried)?.launches).toBe(1);
     } finally {
       lists.mockRestore();
+      reads.mockRestore();
     }
   });
 
@@ -111,7 +116,14 @@ describe('one step of a task at a time (real Redis, simulator over HTTP)', () =>
     const task = await tasks.get(taskId);
     await tasks.update(taskId, task.version, { phase: 'launching', nessus_scan_id: scanId });
 
-    await Promise.all([pipeline.advance(taskId, 0), pipeline.advance(taskId, 0)]);
+    const reads = jest.spyOn(app.app.get(NessusClients).client('scanner1'), 'getScan');
+    try {
+      await Promise.all([pipeline.advance(taskId, 0), pipeline.advance(taskId, 0)]);
+      // A launch step run by a job of its own first asks Nessus whether the scan already runs.
+      expect(reads).toHaveBeenCalledWith(scanId);
+    } finally {
+      reads.mockRestore();
+    }
     expect(scanOf(taskId)?.launches).toBe(1);
     expect(await tasks.get(taskId)).toMatchObject({ status: 'running', phase: 'scanning' });
   });
