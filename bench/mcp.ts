@@ -83,7 +83,8 @@ export async function run(): Promise<void> {
     const t0 = Date.now();
     const { latencies, errors } = await drive(client, ids, SECONDS);
     const elapsed = (Date.now() - t0) / 1000;
-    const cpuPct = (procFigures(gw.pid).cpuMs - cpu0) / (10 * elapsed);
+    const cpuMs = procFigures(gw.pid).cpuMs - cpu0;
+    const cpuPct = cpuMs / (10 * elapsed);
     const clientPct = (procFigures('self').cpuMs - client0) / (10 * elapsed);
     const l = latencySummary(latencies);
     const rate = latencies.length / elapsed;
@@ -91,6 +92,7 @@ export async function run(): Promise<void> {
     figure('get_scan_status', `${fmt(rate)} calls/s`, '>= 2,000 calls/s', rate >= 2000);
     figure('latency p50 / p99', `${fmt(l.p50, 1)} / ${fmt(l.p99, 1)} ms`);
     figure('CPU gateway / SDK client', `${fmt(cpuPct)} / ${fmt(clientPct)} % of a core`);
+    figure('gateway CPU per call', `${fmt(cpuMs / Math.max(1, latencies.length), 2)} ms`);
     figure('tool errors', `${errors} of ${fmt(latencies.length)}`);
     await client.close();
     await gw.stop();

@@ -86,6 +86,10 @@ export async function run(): Promise<void> {
       'CPU hello / Nest / live / status',
       `${[base, floor, live, app].map((r) => fmt(r.cpuPct ?? 0)).join(' / ')} %`,
     );
+    figure(
+      'CPU per request Nest / live / status',
+      `${[floor, live, app].map((r) => fmt(r.cpuMsPerRequest ?? 0, 2)).join(' / ')} ms`,
+    );
     figure('non-2xx / errors', `${app.non2xx} / ${app.errors} of ${fmt(app.total)}`);
   } finally {
     await cleanup.run();

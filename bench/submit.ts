@@ -67,6 +67,7 @@ export async function run(): Promise<void> {
     figure('submit p99', `${fmt(app.p99)} ms`, '< 50 ms', app.p99 < 50);
     figure('submit / hello world', `${fmt((100 * app.rps) / base.rps, 1)} %`);
     figure('CPU hello world / gateway', `${fmt(base.cpuPct ?? 0)} / ${fmt(app.cpuPct ?? 0)} % of a core`);
+    figure('gateway CPU per submit', `${fmt(app.cpuMsPerRequest ?? 0, 2)} ms`);
     figure('non-2xx / errors', `${app.non2xx} / ${app.errors} of ${fmt(app.total)}`);
     await gw.stop();
 

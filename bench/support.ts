@@ -348,6 +348,8 @@ export interface LoadResult {
   total: number;
   /** CPU of `pid` during the measurement, in % of one core (when a pid was given). */
   cpuPct?: number;
+  /** CPU of `pid` per answered request, in ms: steadier than the rate when the machine is busy. */
+  cpuMsPerRequest?: number;
 }
 
 /**
@@ -378,11 +380,10 @@ export async function httpLoad(opts: {
   if ((opts.warmupSeconds ?? 2) > 0) await once(opts.warmupSeconds ?? 2);
   const cpuBefore = opts.pid ? procFigures(opts.pid).cpuMs : 0;
   const r = await once(opts.seconds);
-  const cpuPct = opts.pid
-    ? (procFigures(opts.pid).cpuMs - cpuBefore) / (10 * (r.duration || opts.seconds))
-    : undefined;
+  const cpuMs = opts.pid ? procFigures(opts.pid).cpuMs - cpuBefore : undefined;
   return {
-    cpuPct,
+    cpuPct: cpuMs === undefined ? undefined : cpuMs / (10 * (r.duration || opts.seconds)),
+    cpuMsPerRequest: cpuMs === undefined ? undefined : cpuMs / Math.max(1, r.requests.total),
     rps: r.requests.total / (r.duration || opts.seconds),
     p50: r.latency.p50,
     p99: r.latency.p99,
