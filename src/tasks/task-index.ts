@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { Injectable, Logger } from '@nestjs/common';
-import type { ChainableCommander } from 'ioredis';
+import type { ChainableCommander, Redis } from 'ioredis';
 import { UnavailableError } from '../common/errors';
 import { withRedisLock } from '../common/redis/redis-lock';
 import { RedisService } from '../common/redis/redis.service';
@@ -120,13 +120,12 @@ export class TaskIndex {
   private readonly log = new Logger(TaskIndex.name);
   private building: Promise<void> | null = null;
 
+  private readonly commands: IndexCommands;
+
   constructor(private readonly redis: RedisService) {
     // EVALSHA instead of sending the 3 KB script with every task write; reloaded after a Redis restart.
     redis.client.defineCommand('nmgIndexUpsert', { numberOfKeys: 0, lua: UPSERT_LUA });
-  }
-
-  private get commands(): IndexCommands {
-    return this.redis.client as unknown as IndexCommands;
+    this.commands = redis.client as Redis & IndexCommands;
   }
 
   private get p(): string {
