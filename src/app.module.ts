@@ -1,7 +1,6 @@
 import { DynamicModule, Module, Type } from '@nestjs/common';
 import { AppConfig } from './config/app-config';
 import { ConfigModule } from './config/config.module';
-import { LoggingModule } from './common/logging/logging.module';
 import { RedisModule } from './common/redis/redis.module';
 import { HealthModule } from './health/health.module';
 import { MetricsModule } from './metrics/metrics.module';
@@ -23,7 +22,6 @@ export class AppModule {
   static forRoot(config: AppConfig): DynamicModule {
     const imports: DynamicModule['imports'] = [
       ConfigModule.forRoot(config),
-      LoggingModule.forRoot(config),
       RedisModule,
       QueueModule,
       HealthModule,

@@ -1,20 +1,23 @@
 import 'reflect-metadata';
+import { Logger } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import type { NestExpressApplication } from '@nestjs/platform-express';
-import { Logger } from 'nestjs-pino';
 import { AppModule } from './app.module';
 import { AppConfig, ConfigError } from './config/app-config';
 import { answerClientErrorsWithJson } from './common/http/client-error';
+import { traceRequests } from './common/logging/access-log';
+import { createAppLogger, NestPinoLogger } from './common/logging/app-logger';
 import { HttpErrorFilter } from './common/http/http-error.filter';
 import { verifyJsonDepth } from './common/http/json-depth';
 
 /** Builds the application for a validated configuration (also used by the e2e tests). */
 export async function createApp(config: AppConfig): Promise<NestExpressApplication> {
+  const logger = createAppLogger({ level: config.logLevel, mode: config.mode });
   const app = await NestFactory.create<NestExpressApplication>(AppModule.forRoot(config), {
-    bufferLogs: true,
+    logger: new NestPinoLogger(logger),
     bodyParser: false,
   });
-  app.useLogger(app.get(Logger));
+  app.use(traceRequests(logger));
   // Deeply nested JSON parses, but would overflow the stack of later recursive walks (a 500): refuse it.
   app.useBodyParser('json', { limit: config.http.bodyLimitBytes, verify: verifyJsonDepth() });
   app.useBodyParser('urlencoded', { limit: config.http.bodyLimitBytes, extended: false });
@@ -45,7 +48,9 @@ async function main(): Promise<void> {
   const app = await createApp(config);
   armShutdownBound(config.pipeline.shutdownTimeoutSeconds);
   await app.listen(config.http.port, config.http.host);
-  app.get(Logger).log(`listening on http://${config.http.host}:${config.http.port} in ${config.mode} mode`);
+  new Logger('Main').log(
+    `listening on http://${config.http.host}:${config.http.port} in ${config.mode} mode`,
+  );
 }
 
 /** In-flight work gets a bounded time after SIGTERM; past it the process exits anyway. */

@@ -1,7 +1,6 @@
 import type { INestApplication } from '@nestjs/common';
 import { DocumentBuilder, SwaggerModule, type OpenAPIObject } from '@nestjs/swagger';
 import type { NextFunction, Request, Response } from 'express';
-import { acceptTraceId } from '../../common/trace/trace-id';
 import { AppConfig } from '../../config/app-config';
 import { identifyClient, parseApiKeys } from '../../security/api-key.guard';
 import { ApiModule } from '../api.module';
@@ -40,11 +39,9 @@ export function buildOpenApiDocument(app: INestApplication): OpenAPIObject {
  */
 export function setupOpenApi(app: INestApplication): void {
   const keys = parseApiKeys(app.get(AppConfig).security.apiKeys);
-  // These routes sit in front of Nest's middleware, so the trace id is settled here (the same way).
+  // These routes sit in front of Nest's guards, so the API key is checked here.
   const paths = [OPENAPI_PATH, OPENAPI_JSON_PATH, OPENAPI_YAML_PATH].map((p) => `/${p}`);
   app.use(paths, (req: Request & { traceId?: string }, res: Response, next: NextFunction) => {
-    req.traceId ??= acceptTraceId(req.headers['x-trace-id']);
-    res.setHeader('X-Trace-Id', req.traceId);
     if (keys.length === 0 || identifyClient(req.headers.authorization, keys)) return next();
     res.setHeader('WWW-Authenticate', 'Bearer');
     res.status(401).json({

@@ -1,7 +1,7 @@
 import { ArgumentsHost, Catch, ExceptionFilter, HttpException, HttpStatus, Logger } from '@nestjs/common';
 import type { Request, Response } from 'express';
 import { AppError, UnavailableError, ValidationError } from '../errors';
-import { acceptTraceId } from '../trace/trace-id';
+import { ERROR_MESSAGE_LOCAL } from '../logging/access-log';
 
 /** Error body of every HTTP error (SPEC §6). */
 export interface ErrorBody {
@@ -24,25 +24,11 @@ export class HttpErrorFilter implements ExceptionFilter {
     const res = ctx.getResponse<Response>();
     const req = ctx.getRequest<Request & { traceId?: string }>();
     if (res.headersSent) return;
-    // Body-parser errors (400/413) happen before the trace and access-log middleware run: give them a
-    // trace id here, and the access-log line they would otherwise not get.
-    const beforeRouting = req.traceId === undefined;
-    const traceId = req.traceId ?? acceptTraceId(req.headers['x-trace-id']);
-    if (beforeRouting) {
-      req.traceId = traceId;
-      res.setHeader('X-Trace-Id', traceId);
-    }
-    const body = this.toBody(exception, traceId);
+    const body = this.toBody(exception, req.traceId ?? null);
     if (exception instanceof UnavailableError)
       res.setHeader('Retry-After', String(exception.retryAfterSeconds));
     if (body.statusCode >= 500) this.log.error({ err: exception }, `${req.method} ${req.path} failed`);
-    if (beforeRouting) {
-      const access = { method: req.method, url: req.originalUrl };
-      this.log.log(
-        { req: access, res: { statusCode: body.statusCode }, trace_id: traceId },
-        `request refused before routing: ${body.message}`,
-      );
-    }
+    res.locals[ERROR_MESSAGE_LOCAL] = body.message;
     res.status(body.statusCode).json(body);
   }
 

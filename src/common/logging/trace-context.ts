@@ -1,4 +1,4 @@
-import { ClsServiceManager } from 'nestjs-cls';
+import { AsyncLocalStorage } from 'node:async_hooks';
 
 /** Fields bound to the current request or job and added to every log line written inside it. */
 export interface TraceFields {
@@ -7,31 +7,27 @@ export interface TraceFields {
   client_id?: string;
 }
 
-const KEYS: (keyof TraceFields)[] = ['trace_id', 'task_id', 'client_id'];
+const storage = new AsyncLocalStorage<TraceFields>();
 
-/** The trace fields of the running async context (request or job); empty outside one. */
+/** The trace fields of the running async context (request or job), as a new object; empty outside one. */
 export function currentTraceFields(): TraceFields {
-  const cls = ClsServiceManager.getClsService();
-  if (!cls.isActive()) return {};
-  const out: TraceFields = {};
-  for (const k of KEYS) {
-    const v = cls.get<string | undefined>(k);
-    if (v) out[k] = v;
-  }
-  return out;
+  const fields = storage.getStore();
+  // A copy: pino merges a line's own fields into what its mixin returns.
+  return fields ? { ...fields } : {};
 }
 
 /** Binds fields to the running context, so later log lines in it carry them. */
 export function bindTraceFields(fields: TraceFields): void {
-  const cls = ClsServiceManager.getClsService();
-  if (!cls.isActive()) return;
-  for (const [k, v] of Object.entries(fields)) if (v) cls.set(k, v);
+  const bound = storage.getStore();
+  if (!bound) return;
+  for (const [k, v] of Object.entries(fields) as [keyof TraceFields, string | undefined][]) {
+    if (v) bound[k] = v;
+  }
 }
 
-/** Runs `fn` in a fresh context carrying `fields` (used for queue jobs, which have no request). */
-export function runWithTraceFields<T>(fields: TraceFields, fn: () => Promise<T>): Promise<T> {
-  const cls = ClsServiceManager.getClsService();
-  return cls.run(() => {
+/** Runs `fn` in a fresh context carrying `fields` (a request, or a queue job, which has no request). */
+export function runWithTraceFields<T>(fields: TraceFields, fn: () => T): T {
+  return storage.run({}, () => {
     bindTraceFields(fields);
     return fn();
   });
