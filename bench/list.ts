@@ -111,6 +111,9 @@ export async function run(): Promise<void> {
       ['target=10.1.0.0/16 (CIDR)', `target=${encodeURIComponent('10.1.0.0/16')}`],
       ['target=corp.example (domain)', 'target=corp.example'],
       ['target=10.0.0.0/8 (wide CIDR)', `target=${encodeURIComponent('10.0.0.0/8')}`],
+      // Not a bucket level: a union of the crowded /16 buckets inside it.
+      ['target=10.0.0.0/12 (16 buckets)', `target=${encodeURIComponent('10.0.0.0/12')}`],
+      ['target=10.0.0.0/9 (128 buckets)', `target=${encodeURIComponent('10.0.0.0/9')}`],
       ['status=completed&target=10.1.0.0/16', `status=completed&target=${encodeURIComponent('10.1.0.0/16')}`],
       [
         'status=failed&pool=lab&target=10.0.0.0/8',

@@ -219,7 +219,8 @@ export class TaskIndex {
       const at = sets.length > 1 ? 1 : 0;
       tx.zrevrange(source, 0, limit - 1);
       tx.zcard(source);
-      if (temps.length) tx.del(...temps);
+      // UNLINK: Redis frees a union of many thousand members in the background, not while we wait.
+      if (temps.length) tx.unlink(...temps);
       const res = (await tx.exec()) as Array<[Error | null, unknown]>;
       const failed = res.find(([err]) => err);
       if (failed) throw failed[0];
@@ -276,7 +277,7 @@ export class TaskIndex {
       .multi()
       .zunionstore(dest, partials.length, ...partials, 'AGGREGATE', 'MAX')
       .pexpire(dest, TEMP_TTL_MS)
-      .del(...partials)
+      .unlink(...partials)
       .exec();
   }
 
