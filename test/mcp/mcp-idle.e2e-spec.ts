@@ -1,5 +1,6 @@
 import { McpGateway } from '../../src/api/mcp/mcp-gateway.service';
 import { API_KEY, eventually, McpTestEnv, startMcpTestEnv } from './support';
+import { initializeRequest, RAW_PROTOCOL_VERSION } from '../support/mcp-raw';
 
 jest.setTimeout(60_000);
 
@@ -23,16 +24,7 @@ describe('MCP idle sessions', () => {
     const init = await fetch(new URL('/mcp', env.baseUrl), {
       method: 'POST',
       headers,
-      body: JSON.stringify({
-        jsonrpc: '2.0',
-        id: 1,
-        method: 'initialize',
-        params: {
-          protocolVersion: '2025-06-18',
-          capabilities: {},
-          clientInfo: { name: 'idle', version: '1' },
-        },
-      }),
+      body: JSON.stringify(initializeRequest('idle')),
     });
     const sessionId = init.headers.get('mcp-session-id')!;
     await init.text();
@@ -42,7 +34,7 @@ describe('MCP idle sessions', () => {
     await eventually(async () => (gateway.sessionCounts().streamable === 0 ? true : undefined), 30_000, 500);
     const late = await fetch(new URL('/mcp', env.baseUrl), {
       method: 'POST',
-      headers: { ...headers, 'Mcp-Session-Id': sessionId, 'Mcp-Protocol-Version': '2025-06-18' },
+      headers: { ...headers, 'Mcp-Session-Id': sessionId, 'Mcp-Protocol-Version': RAW_PROTOCOL_VERSION },
       body: JSON.stringify({ jsonrpc: '2.0', id: 2, method: 'tools/list', params: {} }),
     });
     expect(late.status).toBe(404);

@@ -13,6 +13,7 @@ import {
   textOf,
   ToolCallOutcome,
 } from './support';
+import { initializeRequest, RAW_PROTOCOL_VERSION } from '../support/mcp-raw';
 
 jest.setTimeout(120_000);
 
@@ -348,16 +349,11 @@ async function rawToolCall(
   const init = await fetch(url, {
     method: 'POST',
     headers,
-    body: JSON.stringify({
-      jsonrpc: '2.0',
-      id: 1,
-      method: 'initialize',
-      params: { protocolVersion: '2025-06-18', capabilities: {}, clientInfo: { name: 'raw', version: '1' } },
-    }),
+    body: JSON.stringify(initializeRequest('raw')),
   });
   const sessionId = init.headers.get('mcp-session-id')!;
   await init.text();
-  const session = { ...headers, 'Mcp-Session-Id': sessionId, 'Mcp-Protocol-Version': '2025-06-18' };
+  const session = { ...headers, 'Mcp-Session-Id': sessionId, 'Mcp-Protocol-Version': RAW_PROTOCOL_VERSION };
   await (
     await fetch(url, {
       method: 'POST',

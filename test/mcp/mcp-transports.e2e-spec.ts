@@ -10,6 +10,7 @@ import {
   startMcpTestEnv,
   ToolInfo,
 } from './support';
+import { initializeRequest, RAW_PROTOCOL_VERSION } from '../support/mcp-raw';
 
 jest.setTimeout(60_000);
 
@@ -26,12 +27,7 @@ const TOOL_NAMES = [
   'run_untrusted_scan',
 ];
 
-const INITIALIZE = {
-  jsonrpc: '2.0',
-  id: 1,
-  method: 'initialize',
-  params: { protocolVersion: '2025-06-18', capabilities: {}, clientInfo: { name: 'raw', version: '1' } },
-};
+const INITIALIZE = initializeRequest('raw');
 
 describe('MCP transports, eras and HTTP security', () => {
   let env: McpTestEnv;
@@ -246,7 +242,7 @@ describe('MCP transports, eras and HTTP security', () => {
         {
           Authorization: `Bearer ${OTHER_API_KEY}`,
           'Mcp-Session-Id': sessionId,
-          'Mcp-Protocol-Version': '2025-06-18',
+          'Mcp-Protocol-Version': RAW_PROTOCOL_VERSION,
         },
       );
       expect(stolen.status).toBe(404);

@@ -2,6 +2,7 @@ import fc from 'fast-check';
 import http from 'node:http';
 import { startSimulator, SimulatorHandle } from '../../simulator/simulator';
 import { startTestApp, TestApp } from '../support/app-harness';
+import { initializeRequest, RAW_PROTOCOL_VERSION } from '../support/mcp-raw';
 
 /**
  * Issue 9: more than 10,000 generated malformed or hostile requests across every REST route and every MCP
@@ -470,27 +471,12 @@ describe('fuzz: 10,000+ malformed and hostile requests over REST and MCP, no 5xx
       'Content-Type': 'application/json',
       Accept: 'application/json, text/event-stream',
     };
-    const init = await send(
-      t.url,
-      'POST',
-      '/mcp',
-      base,
-      JSON.stringify({
-        jsonrpc: '2.0',
-        id: 1,
-        method: 'initialize',
-        params: {
-          protocolVersion: '2025-06-18',
-          capabilities: {},
-          clientInfo: { name: 'fuzz', version: '1' },
-        },
-      }),
-    );
+    const init = await send(t.url, 'POST', '/mcp', base, JSON.stringify(initializeRequest('fuzz')));
     expect(init.status).toBe(200);
     session = {
       ...base,
       'Mcp-Session-Id': String(init.headers['mcp-session-id']),
-      'Mcp-Protocol-Version': '2025-06-18',
+      'Mcp-Protocol-Version': RAW_PROTOCOL_VERSION,
     };
     await mcp({ jsonrpc: '2.0', method: 'notifications/initialized' });
   }, 60_000);

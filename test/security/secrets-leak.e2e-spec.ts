@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { startSimulator, SimulatorHandle } from '../../simulator/simulator';
 import { GatewayProcess, startGateway } from '../support/process-harness';
 import { deletePrefix, testRedisUrl, uniquePrefix } from '../support/test-redis';
+import { initializeRequest, RAW_PROTOCOL_VERSION } from '../support/mcp-raw';
 
 /**
  * SPEC §8 / issue 9: a full authenticated scan over REST and over MCP, with distinctive secrets, by the
@@ -133,22 +134,13 @@ describe('secrets never leak (authenticated scans over REST and MCP, gateway at 
     let nextId = 1;
     const init = await call('mcp initialize', 'POST', '/mcp', {
       headers: base,
-      body: {
-        jsonrpc: '2.0',
-        id: nextId++,
-        method: 'initialize',
-        params: {
-          protocolVersion: '2025-06-18',
-          capabilities: {},
-          clientInfo: { name: 'leak', version: '1' },
-        },
-      },
+      body: initializeRequest('leak', nextId++),
     });
     expect(init.status).toBe(200);
     const headers = {
       ...base,
       'Mcp-Session-Id': init.headers.get('mcp-session-id')!,
-      'Mcp-Protocol-Version': '2025-06-18',
+      'Mcp-Protocol-Version': RAW_PROTOCOL_VERSION,
     };
     await call('mcp initialized', 'POST', '/mcp', {
       headers,
