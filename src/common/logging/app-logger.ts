@@ -3,7 +3,10 @@ import pino, { DestinationStream, Level, Logger } from 'pino';
 import { REDACT_PATHS, REDACTED } from '../../security/redaction';
 import { currentTraceFields } from './trace-context';
 
-/** The process's pino logger (stdout unless `destination` is given): JSON lines, secrets redacted, and the trace fields of the running context. */
+/**
+ * The process's pino logger: JSON lines on stdout (or `destination`), secrets redacted, and the trace
+ * fields of the running context on every line.
+ */
 export function createAppLogger(
   options: { level: string; mode: string },
   destination?: DestinationStream,
@@ -16,7 +19,7 @@ export function createAppLogger(
     redact: { paths: REDACT_PATHS, censor: REDACTED },
     mixin: currentTraceFields,
   };
-  // stdout by default, written synchronously so no line is lost when the process dies.
+  // pino's stdout is written synchronously, so no line is lost when the process dies.
   return destination ? pino(settings, destination) : pino(settings);
 }
 
