@@ -10,7 +10,11 @@ describe('AppConfig.fromEnv', () => {
     expect(c.redis.url).toBe('redis://127.0.0.1:6379');
     expect(c.storage.dataDir).toBe('./data/tasks');
     expect(c.scanners).toEqual({ configPath: './config/scanners.yaml', defaultMaxConcurrentScans: 2 });
-    expect(c.pipeline).toMatchObject({ workerConcurrency: 20, pollIntervalSeconds: 30, scanTimeoutSeconds: 86400 });
+    expect(c.pipeline).toMatchObject({
+      workerConcurrency: 20,
+      pollIntervalSeconds: 30,
+      scanTimeoutSeconds: 86400,
+    });
     expect(c.idempotency.ttlSeconds).toBe(172800);
     expect(c.security.maxTargetAddresses).toBe(65536);
     expect(c.housekeeping).toEqual({ completedTtlDays: 7, failedTtlDays: 30, nessusScanRetentionHours: 24 });
@@ -36,11 +40,15 @@ describe('AppConfig.fromEnv', () => {
   it('refuses a non-loopback HOST without API keys unless unauthenticated access is allowed', () => {
     expect(() => AppConfig.fromEnv({ HOST: '0.0.0.0' })).toThrow(/HOST: 0.0.0.0 is not a loopback address/);
     expect(AppConfig.fromEnv({ HOST: '0.0.0.0', API_KEYS: 'k1' }).http.host).toBe('0.0.0.0');
-    expect(AppConfig.fromEnv({ HOST: '0.0.0.0', ALLOW_UNAUTHENTICATED: 'true' }).security.allowUnauthenticated).toBe(true);
+    expect(
+      AppConfig.fromEnv({ HOST: '0.0.0.0', ALLOW_UNAUTHENTICATED: 'true' }).security.allowUnauthenticated,
+    ).toBe(true);
   });
 
   it('refuses a process-wide TLS verification bypass', () => {
-    expect(() => AppConfig.fromEnv({ NODE_TLS_REJECT_UNAUTHORIZED: '0' })).toThrow(/NODE_TLS_REJECT_UNAUTHORIZED/);
+    expect(() => AppConfig.fromEnv({ NODE_TLS_REJECT_UNAUTHORIZED: '0' })).toThrow(
+      /NODE_TLS_REJECT_UNAUTHORIZED/,
+    );
   });
 
   it('splits lists on commas and white space', () => {
@@ -50,9 +58,15 @@ describe('AppConfig.fromEnv', () => {
   });
 
   it('knows which modes run consumers and which serve the API', () => {
-    expect([AppConfig.fromEnv({ APP_MODE: 'api' })].map((c) => [c.httpApiEnabled, c.consumersEnabled])).toEqual([[true, false]]);
-    expect([AppConfig.fromEnv({ APP_MODE: 'worker' })].map((c) => [c.httpApiEnabled, c.consumersEnabled])).toEqual([[false, true]]);
-    expect([AppConfig.fromEnv({ APP_MODE: 'all' })].map((c) => [c.httpApiEnabled, c.consumersEnabled])).toEqual([[true, true]]);
+    expect(
+      [AppConfig.fromEnv({ APP_MODE: 'api' })].map((c) => [c.httpApiEnabled, c.consumersEnabled]),
+    ).toEqual([[true, false]]);
+    expect(
+      [AppConfig.fromEnv({ APP_MODE: 'worker' })].map((c) => [c.httpApiEnabled, c.consumersEnabled]),
+    ).toEqual([[false, true]]);
+    expect(
+      [AppConfig.fromEnv({ APP_MODE: 'all' })].map((c) => [c.httpApiEnabled, c.consumersEnabled]),
+    ).toEqual([[true, true]]);
   });
 });
 
@@ -68,6 +82,8 @@ describe('cross-field checks', () => {
   it('names bad CIDRs, origins and key entries', () => {
     expect(() =>
       AppConfig.fromEnv({ TARGET_ALLOW: '10.0.0.0/33', MCP_ALLOWED_ORIGINS: 'evil', API_KEYS: 'alice:' }),
-    ).toThrow(/TARGET_ALLOW[\s\S]*MCP_ALLOWED_ORIGINS: "evil"[\s\S]*API_KEYS: the entry named alice has no token/);
+    ).toThrow(
+      /TARGET_ALLOW[\s\S]*MCP_ALLOWED_ORIGINS: "evil"[\s\S]*API_KEYS: the entry named alice has no token/,
+    );
   });
 });

@@ -38,7 +38,11 @@ export class AppConfig {
     rateLimitPerMinute: number;
   };
   readonly mcp: { sessionIdleSeconds: number };
-  readonly housekeeping: { completedTtlDays: number; failedTtlDays: number; nessusScanRetentionHours: number };
+  readonly housekeeping: {
+    completedTtlDays: number;
+    failedTtlDays: number;
+    nessusScanRetentionHours: number;
+  };
   readonly logLevel: Env['LOG_LEVEL'];
   /** Environment snapshot for ${VAR} substitution in scanners.yaml. */
   readonly substitutionEnv: Readonly<Record<string, string | undefined>>;
@@ -92,7 +96,10 @@ export class AppConfig {
   }
 
   /** Parses and validates an environment; throws ConfigError naming every bad variable. */
-  static fromEnv(env: Record<string, string | undefined> = process.env, overrides: Record<string, string> = {}): AppConfig {
+  static fromEnv(
+    env: Record<string, string | undefined> = process.env,
+    overrides: Record<string, string> = {},
+  ): AppConfig {
     const merged = { ...env, ...overrides };
     const input = Object.fromEntries(
       Object.keys(envSchema.shape).map((k) => [k, merged[k] === '' ? undefined : merged[k]]),
@@ -100,9 +107,13 @@ export class AppConfig {
     const parsed = envSchema.safeParse(input);
     const problems = parsed.success
       ? []
-      : parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message} (got ${JSON.stringify(input[String(i.path[0])])})`);
+      : parsed.error.issues.map(
+          (i) => `${i.path.join('.')}: ${i.message} (got ${JSON.stringify(input[String(i.path[0])])})`,
+        );
     if (merged.NODE_TLS_REJECT_UNAUTHORIZED === '0') {
-      problems.push('NODE_TLS_REJECT_UNAUTHORIZED: must not be 0; use tls_verify or ca_file per scanner instead');
+      problems.push(
+        'NODE_TLS_REJECT_UNAUTHORIZED: must not be 0; use tls_verify or ca_file per scanner instead',
+      );
     }
     if (parsed.success) problems.push(...crossFieldProblems(parsed.data));
     if (problems.length > 0 || !parsed.success) throw new ConfigError(problems);
@@ -125,11 +136,14 @@ function crossFieldProblems(env: Env): string[] {
   problems.push(...policyListProblems('TARGET_DENY', env.TARGET_DENY));
   for (const origin of env.MCP_ALLOWED_ORIGINS) {
     if (!/^https?:\/\/[^/\s]+$/.test(origin)) {
-      problems.push(`MCP_ALLOWED_ORIGINS: ${JSON.stringify(origin)} is not an origin like https://app.example.com`);
+      problems.push(
+        `MCP_ALLOWED_ORIGINS: ${JSON.stringify(origin)} is not an origin like https://app.example.com`,
+      );
     }
   }
   for (const entry of env.API_KEYS) {
-    if (/^[A-Za-z0-9_.-]+:$/.test(entry)) problems.push(`API_KEYS: the entry named ${entry.slice(0, -1)} has no token`);
+    if (/^[A-Za-z0-9_.-]+:$/.test(entry))
+      problems.push(`API_KEYS: the entry named ${entry.slice(0, -1)} has no token`);
   }
   return problems;
 }

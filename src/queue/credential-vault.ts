@@ -27,7 +27,13 @@ export class CredentialVault {
   }
 
   async put(taskId: string, creds: ScanCredentials): Promise<void> {
-    await this.redis.client.set(this.key(taskId), JSON.stringify(creds), 'EX', CredentialVault.TTL_SECONDS, 'NX');
+    await this.redis.client.set(
+      this.key(taskId),
+      JSON.stringify(creds),
+      'EX',
+      CredentialVault.TTL_SECONDS,
+      'NX',
+    );
   }
 
   async get(taskId: string): Promise<ScanCredentials | null> {

@@ -62,7 +62,9 @@ export class ScanLifecycle {
       await this.clients.client(task.scanner_instance).stopScan(task.nessus_scan_id);
     } catch (err) {
       if (err instanceof NessusError && err.kind === 'not_found') return;
-      this.log.warn(`task ${task.task_id}: could not stop Nessus scan ${task.nessus_scan_id}: ${(err as Error).message}`);
+      this.log.warn(
+        `task ${task.task_id}: could not stop Nessus scan ${task.nessus_scan_id}: ${(err as Error).message}`,
+      );
     }
   }
 
@@ -78,7 +80,9 @@ export class ScanLifecycle {
     const { available, total } = await this.registry.capacity(pool);
     const ahead = Math.max(0, position - available);
     if (ahead === 0) return 0;
-    const avg = Number(await this.redis.client.get(this.redis.key('stats', 'scan_minutes', pool))) || DEFAULT_SCAN_MINUTES;
+    const avg =
+      Number(await this.redis.client.get(this.redis.key('stats', 'scan_minutes', pool))) ||
+      DEFAULT_SCAN_MINUTES;
     return Math.ceil(Math.ceil(ahead / Math.max(1, total)) * avg);
   }
 

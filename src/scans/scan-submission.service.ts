@@ -176,9 +176,14 @@ export class ScanSubmissionService {
   }
 
   private async respond(task: Task, replay: boolean): Promise<SubmitResponse> {
-    const position = task.phase === 'waiting_for_scanner' ? await this.waiting.position(task.scanner_pool, task.task_id) : null;
+    const position =
+      task.phase === 'waiting_for_scanner'
+        ? await this.waiting.position(task.scanner_pool, task.task_id)
+        : null;
     const wait = await this.lifecycle.estimateWaitMinutes(task.scanner_pool, position);
-    const where = task.requested_instance ? `${task.scanner_pool}/${task.requested_instance}` : `pool ${task.scanner_pool}`;
+    const where = task.requested_instance
+      ? `${task.scanner_pool}/${task.requested_instance}`
+      : `pool ${task.scanner_pool}`;
     const message = replay
       ? `Idempotent replay: this request was already submitted as task ${task.task_id} (status ${task.status}).`
       : `Scan queued on ${where}${position ? ` at position ${position}` : ''}. Poll get_scan_status with task_id ${task.task_id} until it is completed, then call get_scan_results.`;

@@ -11,6 +11,14 @@ import { ScanSubmissionService } from './scan-submission.service';
 @Module({
   imports: [TasksModule, ScannersModule, IdempotencyModule, ResultsModule],
   providers: [ScanLifecycle, ScanSubmissionService, ScanQueries],
-  exports: [ScanLifecycle, ScanSubmissionService, ScanQueries, TasksModule, ScannersModule, IdempotencyModule, ResultsModule],
+  exports: [
+    ScanLifecycle,
+    ScanSubmissionService,
+    ScanQueries,
+    TasksModule,
+    ScannersModule,
+    IdempotencyModule,
+    ResultsModule,
+  ],
 })
 export class ScansModule {}

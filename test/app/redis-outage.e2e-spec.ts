@@ -19,7 +19,9 @@ describe('readiness follows Redis', () => {
 
   beforeAll(async () => {
     if (!onPath('redis-server')) {
-      throw new Error('this test stops and restarts its own Redis: install redis-server (apt-get install redis-server)');
+      throw new Error(
+        'this test stops and restarts its own Redis: install redis-server (apt-get install redis-server)',
+      );
     }
     port = await freePort();
     redis = await startPrivateRedis(port);

@@ -55,9 +55,12 @@ describe('crash recovery across worker processes', () => {
     if (!onPath('redis-server')) throw new Error('this test flushes its own Redis: install redis-server');
     redis = await startPrivateRedis();
     sim = await startSimulator({ scanners: 1, scenario: { scanDurationMs: 3000, latencyMs: 150 } });
-    api = await startTestApp({ APP_MODE: 'api', REDIS_URL: redis.url }, {
-      nessus: [{ instance_id: 'scanner1', url: sim.scanners[0].url, max: 4 }],
-    });
+    api = await startTestApp(
+      { APP_MODE: 'api', REDIS_URL: redis.url },
+      {
+        nessus: [{ instance_id: 'scanner1', url: sim.scanners[0].url, max: 4 }],
+      },
+    );
     submit = api.app.get(ScanSubmissionService);
     queries = api.app.get(ScanQueries);
   });
@@ -116,7 +119,9 @@ describe('crash recovery across worker processes', () => {
     await startWorker();
     const ids: string[] = [];
     for (let i = 0; i < 6; i++) {
-      ids.push((await submit.submitUntrusted({ name: `flush-${i}`, targets: `192.0.2.${90 + i}` }, ctx)).task_id);
+      ids.push(
+        (await submit.submitUntrusted({ name: `flush-${i}`, targets: `192.0.2.${90 + i}` }, ctx)).task_id,
+      );
     }
     await until(async () => (await status(ids[0])).status === 'running', 'first running');
     const admin = new Redis(redis.url);

@@ -25,7 +25,8 @@ describe('scan pipeline (one process, real Redis, simulator)', () => {
   let queries: ScanQueries;
 
   const status = (id: string) => queries.status(id, ctx.clientId);
-  const terminal = (s: { status: string }) => ['completed', 'failed', 'timeout', 'cancelled'].includes(s.status);
+  const terminal = (s: { status: string }) =>
+    ['completed', 'failed', 'timeout', 'cancelled'].includes(s.status);
   const scan = (name: string, targets: string, pool?: string): Promise<SubmitResponse> =>
     submit.submitUntrusted({ name, targets, scanner_pool: pool }, ctx);
 
@@ -56,7 +57,12 @@ describe('scan pipeline (one process, real Redis, simulator)', () => {
     const res = await scan('single', '192.0.2.10, 192.0.2.11');
     expect(res).toMatchObject({ status: 'queued', scanner_pool: 'main', idempotent_replay: false });
     const done = await waitFor(() => status(res.task_id), terminal);
-    expect(done).toMatchObject({ status: 'completed', phase: 'done', progress: 100, scanner_instance: 'scanner1' });
+    expect(done).toMatchObject({
+      status: 'completed',
+      phase: 'done',
+      progress: 100,
+      scanner_instance: 'scanner1',
+    });
     expect(done.results_summary!.hosts_scanned).toBe(2);
     expect(done.results_summary!.total_vulnerabilities).toBe(24);
     const dir = join(t.dataDir, res.task_id);
@@ -69,9 +75,19 @@ describe('scan pipeline (one process, real Redis, simulator)', () => {
 
   it('keeps a third scan queued on a pool of capacity two, then runs it', async () => {
     await sim.control(0).setScenario({ scanDurationMs: 3000 });
-    const subs = [await scan('a', '192.0.2.21'), await scan('b', '192.0.2.22'), await scan('c', '192.0.2.23')];
-    await waitFor(() => status(subs[0].task_id), (s) => s.status === 'running');
-    await waitFor(() => status(subs[1].task_id), (s) => s.status === 'running');
+    const subs = [
+      await scan('a', '192.0.2.21'),
+      await scan('b', '192.0.2.22'),
+      await scan('c', '192.0.2.23'),
+    ];
+    await waitFor(
+      () => status(subs[0].task_id),
+      (s) => s.status === 'running',
+    );
+    await waitFor(
+      () => status(subs[1].task_id),
+      (s) => s.status === 'running',
+    );
     expect(await status(subs[2].task_id)).toMatchObject({ status: 'queued', phase: 'waiting_for_scanner' });
     const finals = await Promise.all(subs.map((s) => waitFor(() => status(s.task_id), terminal)));
     expect(finals.map((f) => f.status)).toEqual(['completed', 'completed', 'completed']);
@@ -81,7 +97,10 @@ describe('scan pipeline (one process, real Redis, simulator)', () => {
   it('never delays a pool because another one is full', async () => {
     await sim.control(2).setScenario({ scanDurationMs: 60_000 });
     const blocker = await scan('slow-1', '192.0.2.31', 'slow');
-    await waitFor(() => status(blocker.task_id), (s) => s.status === 'running');
+    await waitFor(
+      () => status(blocker.task_id),
+      (s) => s.status === 'running',
+    );
     const stuck = await scan('slow-2', '192.0.2.32', 'slow');
     expect(stuck.queue_position).toBe(1);
     const other = await scan('side-1', '192.0.2.33', 'side');
@@ -95,7 +114,10 @@ describe('scan pipeline (one process, real Redis, simulator)', () => {
   it('cancels a queued task at once and stops a running one on Nessus', async () => {
     await sim.control(2).setScenario({ scanDurationMs: 60_000 });
     const running = await scan('to-cancel-running', '192.0.2.41', 'slow');
-    await waitFor(() => status(running.task_id), (s) => s.status === 'running');
+    await waitFor(
+      () => status(running.task_id),
+      (s) => s.status === 'running',
+    );
     const queued = await scan('to-cancel-queued', '192.0.2.42', 'slow');
     expect((await queries.cancel(queued.task_id, ctx.clientId)).status).toBe('cancelled');
     expect((await queries.cancel(running.task_id, ctx.clientId)).status).toBe('cancelled');

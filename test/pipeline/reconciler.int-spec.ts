@@ -48,7 +48,9 @@ describe('reconciler (real Redis and Bull, no consumer)', () => {
       REDIS_URL: testRedisUrl(),
       REDIS_PREFIX: prefix,
       DATA_DIR: join(dir, 'tasks'),
-      SCANNER_CONFIG: writeScannersYaml(dir, { nessus: [{ instance_id: 'scanner1', url: 'http://127.0.0.1:9' }] }),
+      SCANNER_CONFIG: writeScannersYaml(dir, {
+        nessus: [{ instance_id: 'scanner1', url: 'http://127.0.0.1:9' }],
+      }),
       LOG_LEVEL: 'error',
     });
     moduleRef = await Test.createTestingModule({

@@ -18,7 +18,10 @@ export interface TestApp {
 }
 
 /** A scanners.yaml with the given pools of `{ instance_id, url }` entries, written to a temp file. */
-export function writeScannersYaml(dir: string, pools: Record<string, { instance_id: string; url: string; max?: number }[]>): string {
+export function writeScannersYaml(
+  dir: string,
+  pools: Record<string, { instance_id: string; url: string; max?: number }[]>,
+): string {
   const lines: string[] = [];
   for (const [pool, entries] of Object.entries(pools)) {
     lines.push(`${pool}:`);

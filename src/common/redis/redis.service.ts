@@ -23,7 +23,8 @@ export class RedisService implements OnModuleInit, OnApplicationShutdown {
 
   /** Start-up waits a little for the first connection, so the first commands don't fail needlessly. */
   async onModuleInit(): Promise<void> {
-    if (!(await this.whenReady(3000))) this.log.warn('Redis is not reachable yet; readiness stays down until it is');
+    if (!(await this.whenReady(3000)))
+      this.log.warn('Redis is not reachable yet; readiness stays down until it is');
   }
 
   /** Resolves true once connected (at once if already), false after `timeoutMs`. */
@@ -59,7 +60,9 @@ export class RedisService implements OnModuleInit, OnApplicationShutdown {
       const res = (await this.client.config('GET', 'maxmemory-policy')) as string[];
       const policy = res[1];
       if (policy && policy !== 'noeviction') {
-        this.log.warn(`Redis maxmemory-policy is ${policy}; set noeviction or queued jobs and locks may be evicted`);
+        this.log.warn(
+          `Redis maxmemory-policy is ${policy}; set noeviction or queued jobs and locks may be evicted`,
+        );
       }
     } catch {
       // Managed Redis often blocks CONFIG; nothing to check then.
