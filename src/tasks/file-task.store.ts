@@ -99,7 +99,12 @@ export class FileTaskStore extends TaskStore implements OnModuleInit {
     return task as Task;
   }
 
-  async update(taskId: string, expectedVersion: number, patch: TaskPatch): Promise<Task> {
+  async update(
+    taskId: string,
+    expectedVersion: number,
+    patch: TaskPatch,
+    written?: (previous: Task, next: Task) => void,
+  ): Promise<Task> {
     const dir = this.taskDir(taskId);
     if (!Number.isInteger(expectedVersion) || expectedVersion < 1) {
       throw new ValidationError(`expected version must be a positive integer`, {
@@ -125,6 +130,7 @@ export class FileTaskStore extends TaskStore implements OnModuleInit {
         // Another writer may have broken our lock as stale: writing now could overwrite its newer state.
         if (compromised) throw new ConflictError(`task ${taskId}: write abandoned, its lock was lost`);
       });
+      written?.(current, next);
       return next;
     } finally {
       await release().catch(() => undefined);

@@ -41,8 +41,14 @@ export abstract class TaskStore {
    * Compare-and-swap: applies `patch` through the state machine to the stored task if its version is
    * `expectedVersion`, and returns the new task (version + 1). Throws StaleVersionError when the version
    * differs, InvalidTransitionError for a refused transition, NotFoundError for an unknown task.
+   * `written` (which must not throw) is called with the task as it was and as it is once the write is durable.
    */
-  abstract update(taskId: string, expectedVersion: number, patch: TaskPatch): Promise<Task>;
+  abstract update(
+    taskId: string,
+    expectedVersion: number,
+    patch: TaskPatch,
+    written?: (previous: Task, next: Task) => void,
+  ): Promise<Task>;
 
   /** The task's directory (task.json, the raw export, parsed findings). */
   abstract taskDir(taskId: string): string;

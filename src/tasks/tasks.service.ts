@@ -78,10 +78,9 @@ export class TasksService implements OnApplicationBootstrap {
    */
   async update(taskId: string, expectedVersion: number, patch: TaskPatch): Promise<Task> {
     if (!isValidTaskId(taskId)) throw notFound(taskId);
-    // Only status changes are counted, so only they pay for reading the previous status.
-    const before = patch.status !== undefined && this.metrics ? await this.store.get(taskId) : null;
-    const next = await this.store.update(taskId, expectedVersion, patch);
-    if (before && before.status !== next.status) this.metrics?.taskTransition(before.status, next.status);
+    const next = await this.store.update(taskId, expectedVersion, patch, (previous, task) => {
+      if (previous.status !== task.status) this.metrics?.taskTransition(previous.status, task.status);
+    });
     await this.reindex(next);
     return next;
   }

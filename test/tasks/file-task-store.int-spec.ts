@@ -139,13 +139,21 @@ describe('FileTaskStore', () => {
   it('applies an update at the expected version and refuses a stale writer without touching the file', async () => {
     const task = sample();
     await store.create(task);
-    const running = await store.update(task.task_id, 1, { status: 'running', phase: 'scanning' });
+    const writes: Array<[Task, Task]> = [];
+    const running = await store.update(task.task_id, 1, { status: 'running', phase: 'scanning' }, (a, b) =>
+      writes.push([a, b]),
+    );
     expect(running).toMatchObject({ version: 2, status: 'running', phase: 'scanning' });
     expect(running.started_at).not.toBeNull();
+    // The write's observer sees the task as it was and as written (the transition metric's labels).
+    expect(writes).toEqual([[task, running]]);
 
     const before = readFileSync(taskFile(task.task_id), 'utf8');
-    const stale = await store.update(task.task_id, 1, { status: 'cancelled' }).catch((e: unknown) => e);
+    const stale = await store
+      .update(task.task_id, 1, { status: 'cancelled' }, (a, b) => writes.push([a, b]))
+      .catch((e: unknown) => e);
     expect(stale).toBeInstanceOf(StaleVersionError);
+    expect(writes).toHaveLength(1);
     expect(readFileSync(taskFile(task.task_id), 'utf8')).toBe(before);
     await expect(store.get(task.task_id)).resolves.toMatchObject({ version: 2, status: 'running' });
   });
