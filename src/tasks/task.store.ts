@@ -41,7 +41,7 @@ export abstract class TaskStore {
    * Compare-and-swap: applies `patch` through the state machine to the stored task if its version is
    * `expectedVersion`, and returns the new task (version + 1). Throws StaleVersionError when the version
    * differs, InvalidTransitionError for a refused transition, NotFoundError for an unknown task.
-   * `written` (which must not throw) is called with the task as it was and as it is once the write is durable.
+   * `written` (which must not throw) gets the task as it was and as it is, once the write is durable.
    */
   abstract update(
     taskId: string,
