@@ -1,11 +1,11 @@
 import { Injectable, Logger, OnModuleDestroy } from '@nestjs/common';
-import { NodeStreamableHTTPServerTransport, toNodeHandler, toWebRequest } from '@modelcontextprotocol/node';
+import { NodeStreamableHTTPServerTransport, toNodeHandler } from '@modelcontextprotocol/node';
 import type { NodeMcpRequestHandler } from '@modelcontextprotocol/node';
 import {
+  classifyInboundRequest,
   createMcpHandler,
   isInitializeRequest,
   isJsonContentType,
-  isLegacyRequest,
   McpServer,
 } from '@modelcontextprotocol/server';
 import type { McpHttpHandler, Transport } from '@modelcontextprotocol/server';
@@ -45,6 +45,23 @@ function jsonRpcError(res: ServerResponse, status: number, code: number, message
 function header(req: McpHttpRequest, name: string): string | undefined {
   const value = req.headers[name];
   return Array.isArray(value) ? value[0] : value;
+}
+
+/**
+ * Whether a POST with its parsed JSON body is 2025-era traffic: the SDK's isLegacyRequest decision,
+ * taken from the headers and the parsed body without building a web Request (a copy and a
+ * re-serialised body per call) just to ask. A POST without a JSON body is legacy, as there.
+ */
+function isLegacyPost(req: McpHttpRequest, body: unknown): boolean {
+  if (body === undefined) return true;
+  const outcome = classifyInboundRequest({
+    httpMethod: 'POST',
+    protocolVersionHeader: header(req, 'mcp-protocol-version'),
+    mcpMethodHeader: header(req, 'mcp-method'),
+    mcpNameHeader: header(req, 'mcp-name'),
+    body,
+  });
+  return outcome.kind === 'legacy';
 }
 
 /**
@@ -105,8 +122,7 @@ export class McpGateway implements OnModuleDestroy {
         );
       }
       // A POST carrying the 2026-07-28 envelope goes to the stateless modern handler.
-      if (!(await isLegacyRequest(await toWebRequest(req, body), body)))
-        return this.serveModern(req, res, body);
+      if (!isLegacyPost(req, body)) return this.serveModern(req, res, body);
     }
 
     const sessionId = header(req, 'mcp-session-id');
