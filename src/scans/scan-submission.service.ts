@@ -133,7 +133,8 @@ export class ScanSubmissionService {
     const taskId = claim.taskId;
     bindTraceFields({ task_id: taskId });
     try {
-      let task = await this.tasks.find(taskId);
+      // A fresh claim names a task id made just now: only a replay can find its task stored.
+      let task = claim.replay ? await this.tasks.find(taskId) : null;
       if (!task) {
         task = newTask({
           task_id: taskId,
@@ -149,8 +150,8 @@ export class ScanSubmissionService {
           client_id: ctx.clientId,
           idempotency_key_hash: claim.keyHash,
         });
-        await this.tasks.create(task);
-        task = (await this.tasks.find(taskId)) ?? task;
+        // A concurrent replay may have stored it first: answer with the stored one.
+        if ((await this.tasks.create(task)) === 'exists') task = (await this.tasks.find(taskId)) ?? task;
       }
       // A replay finishes only a submission that never got past its seed (no chain, or only the seed's
       // pointer): a chain that went on belongs to the worker, and re-seeding it would stall or duplicate it.

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { link, open, rename, rm } from 'node:fs/promises';
+import { link, open, rename, unlink } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 
 /** Suffix of every temporary file; anything ending in it inside a task directory may be swept at start. */
@@ -10,6 +10,13 @@ function tempPathFor(target: string): string {
     dirname(target),
     `${basename(target)}.${process.pid}.${randomBytes(4).toString('hex')}${TEMP_SUFFIX}`,
   );
+}
+
+/** Removes a temporary file, if it is still there (one unlink; `rm` would lstat first). */
+async function removeTemp(tmp: string): Promise<void> {
+  await unlink(tmp).catch((err: NodeJS.ErrnoException) => {
+    if (err.code !== 'ENOENT') throw err;
+  });
 }
 
 /** fsync a directory so a rename or new entry in it survives a power loss. */
@@ -34,7 +41,7 @@ async function writeTemp(target: string, data: string | Buffer): Promise<string>
     await handle.sync();
   } catch (err) {
     await handle.close().catch(() => undefined);
-    await rm(tmp, { force: true });
+    await removeTemp(tmp);
     throw err;
   }
   await handle.close();
@@ -56,7 +63,7 @@ export async function atomicWriteFile(
     beforeCommit?.();
     await rename(tmp, target);
   } catch (err) {
-    await rm(tmp, { force: true });
+    await removeTemp(tmp);
     throw err;
   }
   await fsyncDir(dirname(target));
@@ -75,7 +82,7 @@ export async function createFileExclusive(target: string, data: string | Buffer)
     if ((err as NodeJS.ErrnoException).code === 'EEXIST') return false;
     throw err;
   } finally {
-    await rm(tmp, { force: true });
+    await removeTemp(tmp);
   }
   await fsyncDir(dirname(target));
   return true;
