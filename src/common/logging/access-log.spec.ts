@@ -1,22 +1,16 @@
 import express from 'express';
 import type { Server } from 'node:http';
-import { Writable } from 'node:stream';
+import { captureJsonLines } from '../../../test/support/log-lines';
 import { traceRequests } from './access-log';
 import { createAppLogger } from './app-logger';
 import { currentTraceFields } from './trace-context';
 
 describe('traceRequests', () => {
-  const lines: Record<string, unknown>[] = [];
+  const { sink, lines } = captureJsonLines();
   let server: Server;
   let url: string;
 
   beforeAll(async () => {
-    const sink = new Writable({
-      write(chunk: Buffer, _enc, done) {
-        lines.push(JSON.parse(chunk.toString()) as Record<string, unknown>);
-        done();
-      },
-    });
     const app = express();
     app.use(traceRequests(createAppLogger({ level: 'info', mode: 'api' }, sink)));
     // Answers with the trace fields the handler's async context sees.

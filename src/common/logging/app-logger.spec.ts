@@ -1,15 +1,9 @@
-import { Writable } from 'node:stream';
+import { captureJsonLines } from '../../../test/support/log-lines';
 import { createAppLogger, NestPinoLogger } from './app-logger';
 import { bindTraceFields, runWithTraceFields } from './trace-context';
 
 function capture(level = 'debug') {
-  const lines: Record<string, unknown>[] = [];
-  const sink = new Writable({
-    write(chunk: Buffer, _enc, done) {
-      lines.push(JSON.parse(chunk.toString()) as Record<string, unknown>);
-      done();
-    },
-  });
+  const { sink, lines } = captureJsonLines();
   const logger = new NestPinoLogger(createAppLogger({ level, mode: 'api' }, sink));
   return { logger, lines };
 }
