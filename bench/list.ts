@@ -23,7 +23,10 @@ const TASKS = Number(process.env.BENCH_TASKS ?? 100_000);
 const RUNS = 200;
 const DAY = 86_400_000;
 
-/** A task as the pipeline leaves it (of the anonymous client the REST calls are): mostly completed, varied targets. */
+/**
+ * A task as the pipeline leaves it (of the anonymous client the REST calls are): mostly completed, varied
+ * targets; one in 50 has two addresses in neighbouring /16s (a task that several bucket terms hold).
+ */
 function syntheticTask(i: number, now: number): Task {
   const created = new Date(now - Math.floor((((i * 7919) % TASKS) / TASKS) * 30 * DAY));
   const b = (i >> 8) & 255;
@@ -33,7 +36,9 @@ function syntheticTask(i: number, now: number): Task {
       ? [`10.${b}.${c}.0/24`]
       : i % 10 === 1
         ? [`host-${i}.corp.example`]
-        : [`10.${b}.${c}.${1 + (i % 250)}`];
+        : i % 50 === 2
+          ? [`10.${b}.${c}.${1 + (i % 250)}`, `10.${b ^ 1}.${c}.7`]
+          : [`10.${b}.${c}.${1 + (i % 250)}`];
   let task = newTask(
     {
       task_id: newTaskId(created),
@@ -114,6 +119,11 @@ export async function run(): Promise<void> {
       // Not a bucket level: a union of the crowded /16 buckets inside it.
       ['target=10.0.0.0/12 (16 buckets)', `target=${encodeURIComponent('10.0.0.0/12')}`],
       ['target=10.0.0.0/9 (128 buckets)', `target=${encodeURIComponent('10.0.0.0/9')}`],
+      ['status=completed&target=10.0.0.0/9', `status=completed&target=${encodeURIComponent('10.0.0.0/9')}`],
+      [
+        'status=failed&pool=lab&target=10.0.0.0/9',
+        `status=failed&pool=lab&target=${encodeURIComponent('10.0.0.0/9')}`,
+      ],
       ['status=completed&target=10.1.0.0/16', `status=completed&target=${encodeURIComponent('10.1.0.0/16')}`],
       [
         'status=failed&pool=lab&target=10.0.0.0/8',

@@ -6,6 +6,7 @@ import { withRedisLock } from '../common/redis/redis-lock';
 import { RedisService } from '../common/redis/redis.service';
 import { Task, TaskStatus } from './task';
 import { TaskStore } from './task.store';
+import { newestAcross, ScoredMember } from './newest-merge';
 import { planTargetQuery, targetTerms } from './target-terms';
 
 /** A list_tasks query against the index. */
@@ -26,13 +27,19 @@ export interface TaskListPage {
 }
 
 /** Bumped when the index layout changes: an index built in an older layout is rebuilt from the files. */
-const FORMAT = 'v2';
+const FORMAT = 'v3';
 const REBUILD_LOCK_MS = 60_000;
 const REBUILD_BATCH = 200;
 const REBUILD_WAIT_MS = 10 * 60_000;
 /** Term keys per ZUNIONSTORE; a wider target query (e.g. 10.0.0.0/8) is unioned in steps. */
 const UNION_CHUNK = 1000;
 const TEMP_TTL_MS = 60_000;
+/**
+ * A wide target query reads the heads of its term sets instead of their union unless more than one task
+ * in this many is held by several terms: correcting the total costs more per such task (a summary read in
+ * Lua) than the union costs per member.
+ */
+const MULTI_BLOCK_SHARE = 8;
 
 /*
  * Upsert: replaces a task's memberships atomically; an older version never overwrites a newer one, so
@@ -54,6 +61,7 @@ local function unindex(o)
   redis.call('ZREM', p .. 'client:' .. tostring(o.u), id)
   redis.call('ZREM', p .. 'sp:' .. tostring(o.s) .. ':' .. tostring(o.p), id)
   redis.call('ZREM', p .. 'sc:' .. tostring(o.s) .. ':' .. tostring(o.u), id)
+  redis.call('ZREM', p .. 'multi', id)
   for _, t in ipairs(o.x or {}) do
     redis.call('ZREM', p .. 't:' .. t, id)
     local lex = lexKey(t)
@@ -66,7 +74,7 @@ if old then
   local o = cjson.decode(old)
   if ver ~= nil and tonumber(o.v) > ver then return 0 end
   -- Most steps change no indexed field (phase, progress): then only the version moves.
-  if n and o.s == n.s and o.p == n.p and o.u == n.u and o.c == n.c and cjson.encode(o.x) == cjson.encode(n.x) then
+  if n and o.s == n.s and o.p == n.p and o.u == n.u and o.c == n.c and o.m == n.m and cjson.encode(o.x) == cjson.encode(n.x) then
     redis.call('HSET', p .. 'sum', id, ARGV[5])
     return 1
   end
@@ -84,6 +92,7 @@ redis.call('ZADD', p .. 'pool:' .. n.p, score, id)
 redis.call('ZADD', p .. 'client:' .. n.u, score, id)
 redis.call('ZADD', p .. 'sp:' .. n.s .. ':' .. n.p, score, id)
 redis.call('ZADD', p .. 'sc:' .. n.s .. ':' .. n.u, score, id)
+if n.m then redis.call('ZADD', p .. 'multi', score, id) end
 for _, t in ipairs(n.x) do
   redis.call('ZADD', p .. 't:' .. t, score, id)
   local lex = lexKey(t)
@@ -92,10 +101,54 @@ end
 return 1
 `;
 
+/*
+ * The number of tasks in the union of the term sets named after the filter keys (terms, not keys) that
+ * every filter set holds, without building the union: each set's size (or intersection size with the
+ * filters), less the extra memberships of the tasks with several address blocks (the only tasks one
+ * query's terms can hold more than once). ARGV: prefix, filter count, filter keys, terms.
+ */
+const UNION_SIZE_LUA = `
+local p, nf = ARGV[1], tonumber(ARGV[2])
+local filters = {}
+for i = 1, nf do filters[i] = ARGV[2 + i] end
+local total, wanted = 0, {}
+for i = 3 + nf, #ARGV do
+  local key = p .. 't:' .. ARGV[i]
+  wanted[ARGV[i]] = true
+  if nf == 0 then
+    total = total + redis.call('ZCARD', key)
+  else
+    total = total + redis.call('ZINTERCARD', 1 + nf, key, unpack(filters))
+  end
+end
+for _, id in ipairs(redis.call('ZRANGE', p .. 'multi', 0, -1)) do
+  local s = redis.call('HGET', p .. 'sum', id)
+  local kept = s ~= false
+  for _, f in ipairs(filters) do
+    if kept and not redis.call('ZSCORE', f, id) then kept = false end
+  end
+  if kept then
+    local held = 0
+    for _, t in ipairs(cjson.decode(s).x) do
+      if wanted[t] then held = held + 1 end
+    end
+    if held > 1 then total = total - held + 1 end
+  end
+end
+return total
+`;
+
 interface IndexCommands {
   nmgIndexUpsert(...args: string[]): Promise<number>;
+  nmgIndexUnionSize(...args: string[]): Promise<number>;
 }
 type IndexPipeline = ChainableCommander & { nmgIndexUpsert(...args: string[]): ChainableCommander };
+
+interface MatchingTerms {
+  terms: string[];
+  /** The terms' set sizes added up: the union's size were no task in two of them. */
+  members: number;
+}
 
 interface Summary {
   v: number;
@@ -104,6 +157,8 @@ interface Summary {
   u: string;
   c: number;
   x: string[];
+  /** Present when the task has several address blocks: one query's terms may hold it more than once. */
+  m?: 1;
 }
 
 function sleep(ms: number): Promise<void> {
@@ -125,6 +180,7 @@ export class TaskIndex {
   constructor(private readonly redis: RedisService) {
     // EVALSHA instead of sending the 3 KB script with every task write; reloaded after a Redis restart.
     redis.client.defineCommand('nmgIndexUpsert', { numberOfKeys: 0, lua: UPSERT_LUA });
+    redis.client.defineCommand('nmgIndexUnionSize', { numberOfKeys: 0, lua: UNION_SIZE_LUA });
     this.commands = redis.client as Redis & IndexCommands;
   }
 
@@ -137,14 +193,16 @@ export class TaskIndex {
   }
 
   private summaryOf(task: Task): string {
+    const x = targetTerms([...task.targets, ...(task.resolved_targets ?? [])]);
     const summary: Summary = {
       v: task.version,
       s: task.status,
       p: task.scanner_pool,
       u: task.client_id,
       c: Date.parse(task.created_at) || 0,
-      x: targetTerms([...task.targets, ...(task.resolved_targets ?? [])]),
+      x,
     };
+    if (x.filter((t) => t.startsWith('n:')).length > 1) summary.m = 1;
     return JSON.stringify(summary);
   }
 
@@ -176,31 +234,36 @@ export class TaskIndex {
       if (!status && pool !== undefined) filters.push(this.key('pool', pool));
       if (!status && clientId !== undefined) filters.push(this.key('client', clientId));
 
-      let termKeys: string[] | null = null;
+      let target: MatchingTerms | null = null;
       if (query.target !== undefined && query.target.trim() !== '') {
-        termKeys = await this.targetKeys(query.target);
-        if (termKeys.length === 0) return { taskIds: [], total: 0 };
+        target = await this.matchingTerms(query.target);
+        if (target.terms.length === 0) return { taskIds: [], total: 0 };
       }
 
       // The universe: every task, or every task in the status. A filter set as large as it (one client,
       // one pool) filters nothing; dropping it keeps intersections rare and small.
       const universe = status ? this.key('status', status) : this.key('all');
-      const cards = (await client.pipeline([universe, ...filters].map((k) => ['zcard', k])).exec()) as Array<
+      const counted = [universe, ...filters, this.key('multi')];
+      const cards = (await client.pipeline(counted.map((k) => ['zcard', k])).exec()) as Array<
         [Error | null, number]
       >;
       if (cards[0][1] === 0) return { taskIds: [], total: 0 };
-      const effective: string[] = [];
+      const sets: string[] = [];
       for (let i = 0; i < filters.length; i++) {
         const card = cards[i + 1][1];
         if (card === 0) return { taskIds: [], total: 0 };
-        if (card < cards[0][1]) effective.push(filters[i]);
+        if (card < cards[0][1]) sets.push(filters[i]);
       }
+      // The status must still apply when every filter set carrying it was dropped.
+      if (status && sets.length === 0) sets.push(universe);
+      const multiBlock = cards[filters.length + 1][1];
+      if (target && target.terms.length > 1 && multiBlock * MULTI_BLOCK_SHARE <= target.members) {
+        return this.readUnion(target.terms, sets, limit);
+      }
+      const termKeys = target?.terms.map((t) => this.key('t', t));
 
       const tmp = this.key('tmp', randomBytes(8).toString('hex'));
       const temps: string[] = [];
-      const sets = [...effective];
-      // The status must still apply when every filter set carrying it was dropped.
-      if (status && effective.length === 0 && termKeys) sets.push(universe);
       if (termKeys?.length === 1) {
         sets.unshift(termKeys[0]);
       } else if (termKeys) {
@@ -230,8 +293,8 @@ export class TaskIndex {
     });
   }
 
-  /** Keys of the term sets whose union is every task overlapping the target query. */
-  private async targetKeys(target: string): Promise<string[]> {
+  /** The non-empty terms whose union is every task overlapping the target query. */
+  private async matchingTerms(target: string): Promise<MatchingTerms> {
     const plan = planTargetQuery(target);
     const terms = new Set(plan.terms);
     if (plan.lexRanges.length) {
@@ -245,11 +308,49 @@ export class TaskIndex {
       });
     }
     // Most terms of a wide query hold no task; one that is left alone (a /8 bucket) needs no union at all.
-    const keys = [...terms].map((t) => this.key('t', t));
-    const cards = (await this.redis.client.pipeline(keys.map((k) => ['zcard', k])).exec()) ?? [];
+    const candidates = [...terms];
+    const cards =
+      (await this.redis.client.pipeline(candidates.map((t) => ['zcard', this.key('t', t)])).exec()) ?? [];
     const failed = cards.find(([err]) => err);
     if (failed) throw failed[0];
-    return keys.filter((_, i) => (cards[i][1] as number) > 0);
+    const found: MatchingTerms = { terms: [], members: 0 };
+    candidates.forEach((term, i) => {
+      const card = cards[i][1] as number;
+      if (card > 0) found.terms.push(term);
+      found.members += card;
+    });
+    return found;
+  }
+
+  /**
+   * The page and total of several term sets' union, within the filter sets, without building it: the
+   * total counted in Redis, the page merged from the sets' heads (read just after, so a task written in
+   * between may show in one only).
+   */
+  private async readUnion(terms: string[], filters: string[], limit: number): Promise<TaskListPage> {
+    const client = this.redis.client;
+    const total = await this.commands.nmgIndexUnionSize(this.p, String(filters.length), ...filters, ...terms);
+    const keys = terms.map((t) => this.key('t', t));
+    const taskIds = await newestAcross(keys.length, limit, async (requests) => {
+      const pipe = client.pipeline();
+      for (const r of requests) pipe.zrevrange(keys[r.index], r.start, r.start + r.count - 1, 'WITHSCORES');
+      const heads = ((await pipe.exec()) ?? []).map(([err, flat]) => {
+        if (err) throw err;
+        return scoredMembers(flat as string[]);
+      });
+      const read = heads.flat();
+      if (filters.length === 0 || read.length === 0) return heads;
+      const scores =
+        (await client.pipeline(filters.map((f) => ['zmscore', f, ...read.map((m) => m.id)])).exec()) ?? [];
+      scores.forEach(([err, inFilter]) => {
+        if (err) throw err;
+        (inFilter as Array<string | null>).forEach((score, i) => {
+          if (score === null) read[i].excluded = true;
+        });
+      });
+      return heads;
+    });
+    return { taskIds, total };
   }
 
   /** ZUNIONSTORE of many keys: in chunks into partial sets, then once over the partials. */
@@ -356,6 +457,13 @@ export class TaskIndex {
       throw err;
     }
   }
+}
+
+/** [member, score, member, score, ...] as WITHSCORES answers. */
+function scoredMembers(flat: string[]): ScoredMember[] {
+  const members: ScoredMember[] = [];
+  for (let i = 0; i < flat.length; i += 2) members.push({ id: flat[i], score: Number(flat[i + 1]) });
+  return members;
 }
 
 function isRedisFailure(err: Error): boolean {

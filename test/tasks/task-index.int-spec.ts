@@ -1,7 +1,8 @@
+import ipaddr from 'ipaddr.js';
 import { FileTaskStore } from '../../src/tasks/file-task.store';
 import { RedisService } from '../../src/common/redis/redis.service';
 import { Task } from '../../src/tasks/task';
-import { TaskIndex } from '../../src/tasks/task-index';
+import { TaskIndex, TaskListQuery } from '../../src/tasks/task-index';
 import { applyUpdate } from '../../src/tasks/task-state-machine';
 import { deletePrefix, uniquePrefix } from '../support/test-redis';
 import { makeTask, readyRedis, taskTestConfig } from './support';
@@ -139,6 +140,97 @@ describe('TaskIndex listing', () => {
   });
 });
 
+/** first..last of an address, CIDR or a-b range target, as numbers (IPv4 only). */
+function span(target: string): [number, number] {
+  const num = (a: string) =>
+    ipaddr.IPv4.parse(a)
+      .toByteArray()
+      .reduce((n, b) => n * 256 + b, 0);
+  if (target.includes('/')) {
+    const [addr, bits] = ipaddr.IPv4.parseCIDR(target);
+    const size = 2 ** (32 - bits);
+    const first = Math.floor(num(addr.toString()) / size) * size;
+    return [first, first + size - 1];
+  }
+  const [a, b] = target.split('-');
+  return [num(a), num(b ?? a)];
+}
+
+describe('TaskIndex wide target queries (a union of many bucket sets)', () => {
+  const tasks: Task[] = [];
+  let x = 7;
+  const rand = (n: number) => (x = (x * 1103515245 + 12345) % 2 ** 31) % n;
+
+  beforeAll(async () => {
+    await deletePrefix(redis.client, prefix);
+    for (let i = 0; i < 400; i++) {
+      const addr = () => `10.${rand(256)}.${rand(256)}.${1 + rand(250)}`;
+      // Mostly single addresses across the /16 buckets of 10/8; a few CIDRs between bucket levels, and
+      // one task in 25 with two addresses (held by two buckets of a query that spans both).
+      const targets =
+        i % 25 === 0
+          ? [addr(), addr()]
+          : i % 10 === 3
+            ? [`10.${rand(256)}.${rand(16) * 16}.0/20`]
+            : i % 50 === 7
+              ? [`10.${rand(64) * 4}.0.0/14`]
+              : [addr()];
+      let task = makeTask({ targets, scanner_pool: i % 3 === 0 ? 'dmz' : 'nessus' });
+      if (i % 4 === 0) task = applyUpdate(task, { status: 'running' });
+      tasks.push(task);
+      await index.upsert(task);
+    }
+    // Older tasks first, so some pages end among the tasks created in the same second.
+    tasks.reverse();
+  });
+
+  it.each([
+    '10.0.0.0/9',
+    '10.128.0.0/10',
+    '10.16.0.0/12',
+    '10.0.0.0/7',
+    '10.0.0.0/13',
+    '10.3.0.0-10.77.255.255',
+  ])(
+    'finds exactly the tasks overlapping %s, newest first, with and without other filters',
+    async (query) => {
+      const [qFirst, qLast] = span(query);
+      const overlapping = tasks.filter((t) =>
+        t.targets.some((target) => {
+          const [first, last] = span(target);
+          return first <= qLast && qFirst <= last;
+        }),
+      );
+      const filters: Array<Omit<TaskListQuery, 'limit'>> = [
+        {},
+        { status: 'running' },
+        { pool: 'dmz' },
+        { status: 'queued', pool: 'dmz' },
+        { status: 'queued', clientId: 'client-a' },
+      ];
+      for (const filter of filters) {
+        const expected = overlapping
+          .filter(
+            (t) =>
+              (filter.status ?? t.status) === t.status && (filter.pool ?? t.scanner_pool) === t.scanner_pool,
+          )
+          .map((t) => t.task_id);
+        if (Object.keys(filter).length === 0) expect(expected.length).toBeGreaterThan(0);
+        for (const limit of [1, 10, 1000]) {
+          const page = await index.list({ limit, target: query, ...filter });
+          expect({ filter, ...page }).toEqual({
+            filter,
+            taskIds: expected.slice(0, limit),
+            total: expected.length,
+          });
+        }
+        const empty = await index.list({ limit: 0, target: query, ...filter });
+        expect(empty).toEqual({ taskIds: [], total: expected.length });
+      }
+    },
+  );
+});
+
 describe('TaskIndex rebuild from the files', () => {
   let store: FileTaskStore;
   const tasks: Task[] = [];
@@ -148,8 +240,10 @@ describe('TaskIndex rebuild from the files', () => {
     store = new FileTaskStore(config);
     await store.init();
     for (let i = 0; i < 450; i++) {
+      // One in 45 also names an address in the next /16: two bucket terms of a /12 query hold it.
       const task = makeTask({
-        targets: [`10.50.${i % 4}.${i % 250}`],
+        targets:
+          i % 45 === 0 ? [`10.50.${i % 4}.${i % 250}`, `10.51.${i % 4}.9`] : [`10.50.${i % 4}.${i % 250}`],
         scanner_pool: i % 3 === 0 ? 'dmz' : 'nessus',
       });
       await store.create(task);
@@ -178,17 +272,34 @@ describe('TaskIndex rebuild from the files', () => {
     await expectComplete();
   });
 
-  it('rebuilds an index left by the previous layout (no bucket terms) on first use', async () => {
-    await index.ensureBuilt(store);
-    // The v1 layout: no bucket sets, and summaries whose terms have no buckets.
-    const bucketKeys = await redis.client.keys(`${prefix}:tasks:idx:t:b:*`);
-    await redis.client.del(...bucketKeys, `${prefix}:tasks:idx:built:v2`);
+  /** Rewrites every summary in the index as an older layout had it. */
+  async function rewriteSummaries(edit: (summary: { x: string[]; m?: number }) => void): Promise<void> {
     const summaries = await redis.client.hgetall(`${prefix}:tasks:idx:sum`);
     for (const [id, json] of Object.entries(summaries)) {
-      const summary = JSON.parse(json) as { x: string[] };
-      summary.x = summary.x.filter((t) => !t.startsWith('b:'));
+      const summary = JSON.parse(json) as { x: string[]; m?: number };
+      edit(summary);
       await redis.client.hset(`${prefix}:tasks:idx:sum`, id, JSON.stringify(summary));
     }
+  }
+
+  it('rebuilds an index left by the v2 layout (no set of tasks with several blocks) on first use', async () => {
+    await index.ensureBuilt(store);
+    await redis.client.del(`${prefix}:tasks:idx:multi`, `${prefix}:tasks:idx:built:v3`);
+    await redis.client.set(`${prefix}:tasks:idx:built:v2`, 'yes');
+    await rewriteSummaries((summary) => delete summary.m);
+    // Without that set, the ten tasks on both /16s are counted twice.
+    expect((await index.list({ limit: 1, target: '10.48.0.0/12' })).total).toBe(460);
+
+    await index.ensureBuilt(store);
+    expect((await index.list({ limit: 1, target: '10.48.0.0/12' })).total).toBe(450);
+    await expectComplete();
+  });
+
+  it('rebuilds an index left by the v1 layout (no bucket terms) on first use', async () => {
+    await index.ensureBuilt(store);
+    const bucketKeys = await redis.client.keys(`${prefix}:tasks:idx:t:b:*`);
+    await redis.client.del(...bucketKeys, `${prefix}:tasks:idx:built:v3`);
+    await rewriteSummaries((summary) => (summary.x = summary.x.filter((t) => !t.startsWith('b:'))));
     await redis.client.set(`${prefix}:tasks:idx:built`, 'v1');
     await redis.client.zadd(`${prefix}:tasks:idx:tlex`, 0, '4:0a320000:32');
     expect((await index.list({ limit: 1, target: '10.0.0.0/8' })).total).toBe(0);
