@@ -27,7 +27,7 @@ export interface TaskListPage {
 }
 
 /** Bumped when the index layout changes: an index built in an older layout is rebuilt from the files. */
-const FORMAT = 'v3';
+const FORMAT = 3;
 const REBUILD_LOCK_MS = 60_000;
 const REBUILD_BATCH = 200;
 const REBUILD_WAIT_MS = 10 * 60_000;
@@ -35,9 +35,9 @@ const REBUILD_WAIT_MS = 10 * 60_000;
 const UNION_CHUNK = 1000;
 const TEMP_TTL_MS = 60_000;
 /**
- * A wide target query reads the heads of its term sets instead of their union unless more than one task
- * in this many is held by several terms: correcting the total costs more per such task (a summary read in
- * Lua) than the union costs per member.
+ * A target query over several term sets reads their heads instead of building their union, unless the
+ * tasks with several address blocks are more than one in this many of the sets' members: correcting the
+ * total costs more per such task (a summary read in Lua) than the union costs per member.
  */
 const MULTI_BLOCK_SHARE = 8;
 
@@ -64,6 +64,7 @@ local function unindex(o)
   redis.call('ZREM', p .. 'multi', id)
   for _, t in ipairs(o.x or {}) do
     redis.call('ZREM', p .. 't:' .. t, id)
+    redis.call('ZREM', p .. 'ts:' .. tostring(o.s) .. ':' .. t, id)
     local lex = lexKey(t)
     if lex and redis.call('EXISTS', p .. 't:' .. t) == 0 then redis.call('ZREM', lex, string.sub(t, 3)) end
   end
@@ -73,8 +74,9 @@ local old = redis.call('HGET', p .. 'sum', id)
 if old then
   local o = cjson.decode(old)
   if ver ~= nil and tonumber(o.v) > ver then return 0 end
-  -- Most steps change no indexed field (phase, progress): then only the version moves.
-  if n and o.s == n.s and o.p == n.p and o.u == n.u and o.c == n.c and o.m == n.m and cjson.encode(o.x) == cjson.encode(n.x) then
+  -- Most steps change no indexed field (phase, progress): then only the version moves. A summary of an
+  -- older layout (f) is indexed again in full.
+  if n and o.f == n.f and o.s == n.s and o.p == n.p and o.u == n.u and o.c == n.c and cjson.encode(o.x) == cjson.encode(n.x) then
     redis.call('HSET', p .. 'sum', id, ARGV[5])
     return 1
   end
@@ -95,6 +97,7 @@ redis.call('ZADD', p .. 'sc:' .. n.s .. ':' .. n.u, score, id)
 if n.m then redis.call('ZADD', p .. 'multi', score, id) end
 for _, t in ipairs(n.x) do
   redis.call('ZADD', p .. 't:' .. t, score, id)
+  redis.call('ZADD', p .. 'ts:' .. n.s .. ':' .. t, score, id)
   local lex = lexKey(t)
   if lex then redis.call('ZADD', lex, 0, string.sub(t, 3)) end
 end
@@ -102,18 +105,18 @@ return 1
 `;
 
 /*
- * The number of tasks in the union of the term sets named after the filter keys (terms, not keys) that
- * every filter set holds, without building the union: each set's size (or intersection size with the
+ * The number of tasks in the union of the term sets (of one status when ARGV[2] names it) that every
+ * filter set holds, without building the union: each set's size (or intersection size with the
  * filters), less the extra memberships of the tasks with several address blocks (the only tasks one
- * query's terms can hold more than once). ARGV: prefix, filter count, filter keys, terms.
+ * query's terms can hold more than once). ARGV: prefix, status or '', filter count, filter keys, terms.
  */
 const UNION_SIZE_LUA = `
-local p, nf = ARGV[1], tonumber(ARGV[2])
+local p, status, nf = ARGV[1], ARGV[2], tonumber(ARGV[3])
 local filters = {}
-for i = 1, nf do filters[i] = ARGV[2 + i] end
+for i = 1, nf do filters[i] = ARGV[3 + i] end
 local total, wanted = 0, {}
-for i = 3 + nf, #ARGV do
-  local key = p .. 't:' .. ARGV[i]
+for i = 4 + nf, #ARGV do
+  local key = status == '' and p .. 't:' .. ARGV[i] or p .. 'ts:' .. status .. ':' .. ARGV[i]
   wanted[ARGV[i]] = true
   if nf == 0 then
     total = total + redis.call('ZCARD', key)
@@ -122,15 +125,18 @@ for i = 3 + nf, #ARGV do
   end
 end
 for _, id in ipairs(redis.call('ZRANGE', p .. 'multi', 0, -1)) do
-  local s = redis.call('HGET', p .. 'sum', id)
-  local kept = s ~= false
+  local kept = true
   for _, f in ipairs(filters) do
     if kept and not redis.call('ZSCORE', f, id) then kept = false end
   end
-  if kept then
+  local s = kept and redis.call('HGET', p .. 'sum', id)
+  if s then
+    local o = cjson.decode(s)
     local held = 0
-    for _, t in ipairs(cjson.decode(s).x) do
-      if wanted[t] then held = held + 1 end
+    if status == '' or o.s == status then
+      for _, t in ipairs(o.x) do
+        if wanted[t] then held = held + 1 end
+      end
     end
     if held > 1 then total = total - held + 1 end
   end
@@ -157,6 +163,8 @@ interface Summary {
   u: string;
   c: number;
   x: string[];
+  /** The layout it was indexed in: an older one is indexed again in full. */
+  f: number;
   /** Present when the task has several address blocks: one query's terms may hold it more than once. */
   m?: 1;
 }
@@ -192,6 +200,11 @@ export class TaskIndex {
     return this.p + parts.join(':');
   }
 
+  /** The tasks a target term holds, or those of them in a status. */
+  private termSet(term: string, status?: TaskStatus): string {
+    return status ? this.key('ts', status, term) : this.key('t', term);
+  }
+
   private summaryOf(task: Task): string {
     const x = targetTerms([...task.targets, ...(task.resolved_targets ?? [])]);
     const summary: Summary = {
@@ -201,6 +214,7 @@ export class TaskIndex {
       u: task.client_id,
       c: Date.parse(task.created_at) || 0,
       x,
+      f: FORMAT,
     };
     if (x.filter((t) => t.startsWith('n:')).length > 1) summary.m = 1;
     return JSON.stringify(summary);
@@ -254,13 +268,12 @@ export class TaskIndex {
         if (card === 0) return { taskIds: [], total: 0 };
         if (card < cards[0][1]) sets.push(filters[i]);
       }
-      // The status must still apply when every filter set carrying it was dropped.
-      if (status && sets.length === 0) sets.push(universe);
       const multiBlock = cards[filters.length + 1][1];
       if (target && target.terms.length > 1 && multiBlock * MULTI_BLOCK_SHARE <= target.members) {
-        return this.readUnion(target.terms, sets, limit);
+        return this.readUnion(target.terms, status, sets, limit);
       }
-      const termKeys = target?.terms.map((t) => this.key('t', t));
+      // With a status, the term sets of that status: the status needs no intersection.
+      const termKeys = target?.terms.map((t) => this.termSet(t, status));
 
       const tmp = this.key('tmp', randomBytes(8).toString('hex'));
       const temps: string[] = [];
@@ -323,14 +336,20 @@ export class TaskIndex {
   }
 
   /**
-   * The page and total of several term sets' union, within the filter sets, without building it: the
-   * total counted in Redis, the page merged from the sets' heads (read just after, so a task written in
-   * between may show in one only).
+   * The page and total of several term sets' union (in a status, within the filter sets) without building
+   * it: the total counted in Redis, the page merged from the sets' heads (read just after, so a task
+   * written in between may show in one only).
    */
-  private async readUnion(terms: string[], filters: string[], limit: number): Promise<TaskListPage> {
+  private async readUnion(
+    terms: string[],
+    status: TaskStatus | undefined,
+    filters: string[],
+    limit: number,
+  ): Promise<TaskListPage> {
     const client = this.redis.client;
-    const total = await this.commands.nmgIndexUnionSize(this.p, String(filters.length), ...filters, ...terms);
-    const keys = terms.map((t) => this.key('t', t));
+    const counted = [this.p, status ?? '', String(filters.length), ...filters, ...terms];
+    const total = await this.commands.nmgIndexUnionSize(...counted);
+    const keys = terms.map((t) => this.termSet(t, status));
     const taskIds = await newestAcross(keys.length, limit, async (requests) => {
       const pipe = client.pipeline();
       for (const r of requests) pipe.zrevrange(keys[r.index], r.start, r.start + r.count - 1, 'WITHSCORES');
@@ -384,7 +403,7 @@ export class TaskIndex {
 
   /** True once the index was (re)built from the files since Redis last lost it. */
   async isBuilt(): Promise<boolean> {
-    return this.run(async () => (await this.redis.client.exists(this.key('built', FORMAT))) === 1);
+    return this.run(async () => (await this.redis.client.exists(this.key('built', `v${FORMAT}`))) === 1);
   }
 
   /**
@@ -411,7 +430,7 @@ export class TaskIndex {
           const count = await this.rebuild(store);
           // v1's single lexicographic set of blocks; v2 keeps one per kind, family and prefix length.
           await this.redis.client.del(this.key('tlex'), this.key('built'));
-          await this.redis.client.set(this.key('built', FORMAT), new Date().toISOString());
+          await this.redis.client.set(this.key('built', `v${FORMAT}`), new Date().toISOString());
           this.log.log(`task index rebuilt from ${count} task file(s)`);
         },
       );

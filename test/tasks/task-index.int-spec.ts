@@ -258,6 +258,10 @@ describe('TaskIndex rebuild from the files', () => {
     expect(await index.list({ limit: 1000, status: 'cancelled' })).toEqual({ taskIds: cancelled, total: 90 });
     const onNet2 = await index.list({ limit: 1000, target: '10.50.2.0/24' });
     expect(onNet2.total).toBe(tasks.filter((x) => x.targets[0].startsWith('10.50.2.')).length);
+    const cancelledOnNet2 = await index.list({ limit: 1000, target: '10.50.2.0/24', status: 'cancelled' });
+    expect(cancelledOnNet2.total).toBe(
+      tasks.filter((x) => x.targets[0].startsWith('10.50.2.') && x.status === 'cancelled').length,
+    );
   }
 
   it('rebuilds everything after the index keys are flushed', async () => {
@@ -273,22 +277,29 @@ describe('TaskIndex rebuild from the files', () => {
   });
 
   /** Rewrites every summary in the index as an older layout had it. */
-  async function rewriteSummaries(edit: (summary: { x: string[]; m?: number }) => void): Promise<void> {
+  async function rewriteSummaries(
+    edit: (summary: { x: string[]; m?: number; f?: number }) => void,
+  ): Promise<void> {
     const summaries = await redis.client.hgetall(`${prefix}:tasks:idx:sum`);
     for (const [id, json] of Object.entries(summaries)) {
-      const summary = JSON.parse(json) as { x: string[]; m?: number };
+      const summary = JSON.parse(json) as { x: string[]; m?: number; f?: number };
       edit(summary);
       await redis.client.hset(`${prefix}:tasks:idx:sum`, id, JSON.stringify(summary));
     }
   }
 
-  it('rebuilds an index left by the v2 layout (no set of tasks with several blocks) on first use', async () => {
+  it('rebuilds an index left by the v2 layout (no per-status term sets, no set of tasks with several blocks) on first use', async () => {
     await index.ensureBuilt(store);
-    await redis.client.del(`${prefix}:tasks:idx:multi`, `${prefix}:tasks:idx:built:v3`);
+    const perStatus = await redis.client.keys(`${prefix}:tasks:idx:ts:*`);
+    await redis.client.del(...perStatus, `${prefix}:tasks:idx:multi`, `${prefix}:tasks:idx:built:v3`);
     await redis.client.set(`${prefix}:tasks:idx:built:v2`, 'yes');
-    await rewriteSummaries((summary) => delete summary.m);
-    // Without that set, the ten tasks on both /16s are counted twice.
+    await rewriteSummaries((summary) => {
+      delete summary.m;
+      delete summary.f;
+    });
+    // Without those sets, the ten tasks on both /16s are counted twice and no status finds a target.
     expect((await index.list({ limit: 1, target: '10.48.0.0/12' })).total).toBe(460);
+    expect((await index.list({ limit: 1, target: '10.50.2.0/24', status: 'cancelled' })).total).toBe(0);
 
     await index.ensureBuilt(store);
     expect((await index.list({ limit: 1, target: '10.48.0.0/12' })).total).toBe(450);
