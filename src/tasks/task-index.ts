@@ -94,7 +94,12 @@ redis.call('ZADD', p .. 'pool:' .. n.p, score, id)
 redis.call('ZADD', p .. 'client:' .. n.u, score, id)
 redis.call('ZADD', p .. 'sp:' .. n.s .. ':' .. n.p, score, id)
 redis.call('ZADD', p .. 'sc:' .. n.s .. ':' .. n.u, score, id)
-if n.m then redis.call('ZADD', p .. 'multi', score, id) end
+-- A task with several address blocks is the only kind one query's terms can hold more than once.
+local blocks = 0
+for _, t in ipairs(n.x) do
+  if string.sub(t, 1, 2) == 'n:' then blocks = blocks + 1 end
+end
+if blocks > 1 then redis.call('ZADD', p .. 'multi', score, id) end
 for _, t in ipairs(n.x) do
   redis.call('ZADD', p .. 't:' .. t, score, id)
   redis.call('ZADD', p .. 'ts:' .. n.s .. ':' .. t, score, id)
@@ -165,8 +170,6 @@ interface Summary {
   x: string[];
   /** The layout it was indexed in: an older one is indexed again in full. */
   f: number;
-  /** Present when the task has several address blocks: one query's terms may hold it more than once. */
-  m?: 1;
 }
 
 function sleep(ms: number): Promise<void> {
@@ -206,17 +209,15 @@ export class TaskIndex {
   }
 
   private summaryOf(task: Task): string {
-    const x = targetTerms([...task.targets, ...(task.resolved_targets ?? [])]);
     const summary: Summary = {
       v: task.version,
       s: task.status,
       p: task.scanner_pool,
       u: task.client_id,
       c: Date.parse(task.created_at) || 0,
-      x,
+      x: targetTerms([...task.targets, ...(task.resolved_targets ?? [])]),
       f: FORMAT,
     };
-    if (x.filter((t) => t.startsWith('n:')).length > 1) summary.m = 1;
     return JSON.stringify(summary);
   }
 
