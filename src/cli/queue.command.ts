@@ -64,6 +64,7 @@ export class QueueStatsCommand extends CliCommand {
           ['jobs active', jobs.active],
           ['jobs delayed', jobs.delayed],
           ['jobs failed', jobs.failed],
+          ['scans watched', jobs.watched],
           ['dead letters', deadLetters],
         ]),
         '',

@@ -35,6 +35,7 @@ export class StateGauges {
 
   private readonly sourceUp: Gauge<'source'>;
   private readonly queueJobs: Gauge<'state'>;
+  private readonly watchedScans: Gauge;
   private readonly deadLetters: Gauge;
   private readonly poolWaiting: Gauge<'pool'>;
   private readonly poolRunning: Gauge<'pool'>;
@@ -65,6 +66,11 @@ export class StateGauges {
       name: 'nmg_queue_jobs',
       help: 'Jobs on the scan-steps queue by state (all workers).',
       labelNames: ['state'],
+      registers,
+    });
+    this.watchedScans = new Gauge({
+      name: 'nmg_watched_scans',
+      help: 'Running scans the workers poll without a queued job until something changes (all workers).',
       registers,
     });
     this.deadLetters = new Gauge({
@@ -134,12 +140,13 @@ export class StateGauges {
     await Promise.all([
       this.read(
         'queue',
-        [this.queueJobs],
+        [this.queueJobs, this.watchedScans],
         () => this.queue.counts(),
         (c) => {
           for (const state of ['waiting', 'active', 'delayed', 'failed'] as const) {
             this.queueJobs.set({ state }, c[state]);
           }
+          this.watchedScans.set(c.watched);
         },
       ),
       this.read(

@@ -9,6 +9,7 @@ import { ScanQueue } from './scan-queue';
 import { DeadLetterStore } from './dead-letter.store';
 import { WaitingLine } from './waiting-line';
 import { CredentialVault } from './credential-vault';
+import { WatchList } from './watch-list';
 
 /** Registers the queues as producers in every mode; consumers are attached only by the worker module. */
 @Global()
@@ -31,7 +32,7 @@ import { CredentialVault } from './credential-vault';
     }),
     BullModule.registerQueue({ name: QueueName.ScanSteps }),
   ],
-  providers: [ConsumerState, ScanQueue, DeadLetterStore, WaitingLine, CredentialVault],
-  exports: [BullModule, ConsumerState, ScanQueue, DeadLetterStore, WaitingLine, CredentialVault],
+  providers: [ConsumerState, ScanQueue, DeadLetterStore, WaitingLine, CredentialVault, WatchList],
+  exports: [BullModule, ConsumerState, ScanQueue, DeadLetterStore, WaitingLine, CredentialVault, WatchList],
 })
 export class QueueModule {}

@@ -4,8 +4,11 @@ import type { Job, JobStatus, Queue } from 'bull';
 import { RedisService } from '../common/redis/redis.service';
 import { UnavailableError } from '../common/errors';
 import { AdvanceJobData, QueueName, ScanJob } from './queue-names';
+import { WatchedScan, WatchList } from './watch-list';
 
 const CHAIN_TTL_SECONDS = 30 * 86400;
+/** First part of the chain pointer of a watched scan: `<task id>:watch:<poll step key>`. */
+const WATCH_STEP = 'watch';
 const LIVE_STATES = new Set<JobStatus | 'stuck'>(['waiting', 'delayed', 'active', 'paused']);
 
 /** Job id of one step of a task: `<task id>:<step key>` (task ids hold no ':'). */
@@ -30,6 +33,7 @@ export class ScanQueue {
   constructor(
     @InjectQueue(QueueName.ScanSteps) readonly queue: Queue<AdvanceJobData>,
     private readonly redis: RedisService,
+    private readonly watchList: WatchList,
   ) {}
 
   private chainKey(taskId: string): string {
@@ -70,6 +74,33 @@ export class ScanQueue {
     return true;
   }
 
+  /**
+   * Hands the task's next poll (`scan.stepKey`, due in `delayMs`) to the watchers while the chain is
+   * still `jobId`'s: the pointer then names the watch. False when a cancel or settle forgot the chain.
+   */
+  async watch(jobId: string, scan: WatchedScan, delayMs: number): Promise<boolean> {
+    const pointer = stepJobId(scan.taskId, `${WATCH_STEP}:${scan.stepKey}`);
+    try {
+      return await this.watchList.park(
+        this.chainKey(scan.taskId),
+        jobId,
+        pointer,
+        scan,
+        delayMs,
+        CHAIN_TTL_SECONDS,
+      );
+    } catch (err) {
+      throw new UnavailableError(`the queue is unavailable (${(err as Error).message}); retry shortly`);
+    }
+  }
+
+  /** Turns a watched scan back into its poll step, due now; false when someone else already did. */
+  async unwatch(scan: WatchedScan): Promise<boolean> {
+    if (!(await this.watchList.release(scan.taskId))) return false;
+    await this.advance({ taskId: scan.taskId, traceId: scan.traceId, seq: scan.seq }, scan.stepKey);
+    return true;
+  }
+
   private async addStep(data: AdvanceJobData, jobId: string, delayMs: number): Promise<void> {
     await this.queue.add(ScanJob.Advance, data, {
       jobId,
@@ -90,15 +121,22 @@ export class ScanQueue {
     return this.redis.client.get(this.chainKey(taskId));
   }
 
-  /** The task's chain pointer, and whether the job it names exists in a state that will run. */
+  /**
+   * The task's chain pointer, and whether what it names will run: a job in a state that will, or a
+   * watch that is still in the watch list.
+   */
   async chainStatus(taskId: string): Promise<{ pointer: string | null; live: boolean }> {
     const pointer = await this.chainPointer(taskId);
+    if (pointer?.startsWith(stepJobId(taskId, `${WATCH_STEP}:`))) {
+      return { pointer, live: await this.watchList.isWatched(taskId) };
+    }
     const job = pointer ? await this.queue.getJob(pointer) : null;
     return { pointer, live: job !== null && LIVE_STATES.has(await job.getState()) };
   }
 
   async forgetChain(taskId: string): Promise<void> {
     await this.redis.client.del(this.chainKey(taskId));
+    await this.watchList.release(taskId);
   }
 
   async counts(): Promise<{
@@ -107,9 +145,11 @@ export class ScanQueue {
     delayed: number;
     failed: number;
     completed: number;
+    watched: number;
   }> {
     const c = await this.queue.getJobCounts();
     return {
+      watched: await this.watchList.size(),
       waiting: c.waiting,
       active: c.active,
       delayed: c.delayed,

@@ -7,6 +7,7 @@ import { withRedisLock } from '../common/redis/redis-lock';
 import { RedisService } from '../common/redis/redis.service';
 import { IdempotencyService } from '../idempotency/idempotency.service';
 import { CredentialVault } from '../queue/credential-vault';
+import type { WatchedScan } from '../queue/watch-list';
 import { WaitingLine } from '../queue/waiting-line';
 import { NessusReportError } from '../results/ingest';
 import { ResultsService } from '../results/results.service';
@@ -14,24 +15,40 @@ import { CapacityLeases } from '../scanners/capacity-leases.store';
 import { CircuitBreakers } from '../scanners/circuit-breakers';
 import { NessusClients } from '../scanners/nessus-clients.service';
 import { NessusError } from '../scanners/nessus/nessus-errors';
+import type { NessusScanInfo } from '../scanners/nessus/nessus.client';
 import { ScannerRegistry } from '../scanners/scanner-registry.service';
 import { Task, TERMINAL_STATUSES } from '../tasks/task';
 import { TasksService } from '../tasks/tasks.service';
 import { nessusScanName, ScanLifecycle } from '../scans/scan-lifecycle.service';
 
+/** A running scan the next poll step stands for, which the watchers can poll without a job. */
+export type ScanToWatch = Omit<WatchedScan, 'taskId' | 'traceId' | 'stepKey' | 'seq'>;
+
 /**
  * What the processor does after a step: run the task's next step after `delayMs`, or stop the chain.
- * `version` is the task version the next step starts from.
+ * `version` is the task version the next step starts from; `watch` marks a poll of a running scan.
  */
-export type StepOutcome =
-  { next: true; delayMs: number; stepKey: string; seq: number; version?: number } | { next: false };
+export type StepOutcome = NextStep | { next: false };
+type NextStep = {
+  next: true;
+  delayMs: number;
+  stepKey: string;
+  seq: number;
+  version?: number;
+  watch?: ScanToWatch;
+};
 
 /**
  * The next step of a task. Its job id names the step, the task version it starts from and its place in
  * a poll or wait sequence, so the same next step enqueued twice is one job.
  */
-function nextStep(step: string, version: number, delayMs = 0, seq = 0): StepOutcome {
+function nextStep(step: string, version: number, delayMs = 0, seq = 0): NextStep {
   return { next: true, delayMs, stepKey: `${step}:v${version}:${seq}`, seq, version };
+}
+
+/** The progress a running scan's task shows: 100 only once its results are parsed. */
+export function runningProgress(info: NessusScanInfo): number {
+  return Math.min(99, info.progress);
 }
 
 const WAIT_FOR_SCANNER_MS = [1000, 2000, 5000, 10_000];
@@ -248,19 +265,18 @@ export class ScanPipeline {
     const launched =
       !fresh && (await this.breakers.execute(instanceId, () => client.getScan(scanId))).launched;
     if (!launched) await this.breakers.execute(instanceId, () => client.launchScan(scanId));
-    await this.tasks.update(task.task_id, task.version, {
+    const running = await this.tasks.update(task.task_id, task.version, {
       status: 'running',
       phase: 'scanning',
       launched_at: new Date().toISOString(),
     });
-    return nextStep('poll', task.version + 1, this.pollDelayMs());
+    return this.nextPoll(running, 0);
   }
 
   private async poll(task: Task, seq: number): Promise<StepOutcome> {
     const instanceId = task.scanner_instance!;
     const scanId = task.nessus_scan_id!;
-    const startedMs = Date.parse(task.started_at ?? task.launched_at ?? task.created_at);
-    if (Date.now() - startedMs > this.config.pipeline.scanTimeoutSeconds * 1000) {
+    if (Date.now() > this.deadlineMs(task)) {
       await this.lifecycle.stopQuietly(task);
       await this.tasks.update(task.task_id, task.version, {
         status: 'timeout',
@@ -268,7 +284,6 @@ export class ScanPipeline {
       });
       return this.settleAfterWrite(task.task_id);
     }
-    const nextPoll = (version: number) => nextStep('poll', version, this.pollDelayMs(), seq + 1);
     let info;
     try {
       const client = this.clients.client(instanceId);
@@ -279,7 +294,7 @@ export class ScanPipeline {
       // A running scan outlives a scanner hiccup: keep polling; the timeout bounds how long.
       if (isTransient(err)) {
         this.log.warn(`task ${task.task_id}: poll failed (${(err as Error).message}); will poll again`);
-        return nextPoll(task.version);
+        return this.nextPoll(task, seq + 1);
       }
       throw err;
     }
@@ -291,13 +306,13 @@ export class ScanPipeline {
       case 'aborted':
         return this.fail(task, `the scan ended on Nessus as "${info.nessusStatus}" (not by this service)`);
       default:
-        if (Math.min(99, info.progress) !== task.progress) {
+        if (runningProgress(info) !== task.progress) {
           const updated = await this.tasks.update(task.task_id, task.version, {
-            progress: Math.min(99, info.progress),
+            progress: runningProgress(info),
           });
-          return nextPoll(updated.version);
+          return this.nextPoll(updated, seq + 1);
         }
-        return nextPoll(task.version);
+        return this.nextPoll(task, seq + 1);
     }
   }
 
@@ -335,12 +350,34 @@ export class ScanPipeline {
     return { next: false };
   }
 
+  /** The next poll of a running scan, one interval on; the watchers run it unless something changed. */
+  private nextPoll(task: Task, seq: number): StepOutcome {
+    return {
+      ...nextStep('poll', task.version, this.pollDelayMs(), seq),
+      watch: {
+        instanceId: task.scanner_instance!,
+        scanId: task.nessus_scan_id!,
+        hosts: task.resolved_targets.length,
+        progress: task.progress,
+        deadlineMs: this.deadlineMs(task),
+        idempotencyKeyHash: task.idempotency_key_hash,
+      },
+    };
+  }
+
+  /** SCAN_TIMEOUT_SECONDS after the scan started (ms since the epoch). */
+  private deadlineMs(task: Task): number {
+    const startedMs = Date.parse(task.started_at ?? task.launched_at ?? task.created_at);
+    return startedMs + this.config.pipeline.scanTimeoutSeconds * 1000;
+  }
+
   private pollDelayMs(): number {
     return this.config.pipeline.pollIntervalSeconds * 1000;
   }
 }
 
-function isTransient(err: unknown): boolean {
+/** A Nessus error that may pass (network, 5xx, an open circuit): a running scan is polled again. */
+export function isTransient(err: unknown): boolean {
   return (
     (err as { transient?: unknown })?.transient === true || (err as Error)?.name === 'BrokenCircuitError'
   );

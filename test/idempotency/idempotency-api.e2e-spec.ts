@@ -72,8 +72,9 @@ describe('Idempotency-Key through POST /api/v1/scans (whole app, real Redis, sim
   const scansNamed = (taskId: string) => sim.control(0).stats().created_by_name[`orch-${taskId}`] ?? 0;
 
   /**
-   * One chain: every job after the first was added by its predecessor while that one ran (a second
-   * chain, or a job that stopped without a successor, breaks the sequence).
+   * One chain: every job after the first was added by its predecessor while that one ran, or is a poll
+   * step a watcher queued after it (a running scan waits for its polls in the watch list, not as a job).
+   * A second chain, or a job that stopped without a successor, breaks the sequence.
    */
   function expectOneChain(jobs: Job<AdvanceJobData>[]): void {
     const ordered = [...jobs].sort(
@@ -85,7 +86,8 @@ describe('Idempotency-Key through POST /api/v1/scans (whole app, real Redis, sim
       const prev = ordered[i - 1];
       const addedWhilePrevRan =
         ordered[i].timestamp >= (prev.processedOn ?? Infinity) &&
-        ordered[i].timestamp <= (prev.finishedOn ?? Infinity);
+        (ordered[i].timestamp <= (prev.finishedOn ?? Infinity) ||
+          String(ordered[i].id).startsWith(`${ordered[i].data.taskId}:poll:`));
       expect({ job: ordered[i].id, after: prev.id, addedWhilePrevRan }).toEqual({
         job: ordered[i].id,
         after: prev.id,

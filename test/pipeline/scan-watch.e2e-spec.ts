@@ -1,0 +1,218 @@
+import type { JobStatus } from 'bull';
+import Redis from 'ioredis';
+import { startSimulator, SimulatorHandle } from '../../simulator/simulator';
+import { AppConfig } from '../../src/config/app-config';
+import { RedisService } from '../../src/common/redis/redis.service';
+import { ScanQueue } from '../../src/queue/scan-queue';
+import { WatchedScan, WatchList } from '../../src/queue/watch-list';
+import { ScanQueries } from '../../src/scans/scan-queries.service';
+import { ScanSubmissionService } from '../../src/scans/scan-submission.service';
+import { TasksService } from '../../src/tasks/tasks.service';
+import { Reconciler } from '../../src/worker/reconciler.service';
+import { startTestApp, TestApp } from '../support/app-harness';
+import { deletePrefix, testRedisUrl, uniquePrefix } from '../support/test-redis';
+
+const ctx = { clientId: 'anonymous', traceId: 'trace-watch' };
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+async function waitFor<T>(probe: () => Promise<T>, done: (v: T) => boolean, timeoutMs = 20_000): Promise<T> {
+  const until = Date.now() + timeoutMs;
+  let last = await probe();
+  while (!done(last)) {
+    if (Date.now() > until) throw new Error(`timed out; last value: ${JSON.stringify(last)}`);
+    await sleep(100);
+    last = await probe();
+  }
+  return last;
+}
+
+/**
+ * Running scans are polled by the workers' watchers: a poll that finds nothing new queues no job and
+ * writes nothing, yet keeps the scan's lease; anything else goes back to the poll step.
+ */
+describe('watching running scans (one worker, real Redis and Bull, simulator over HTTP)', () => {
+  let sim: SimulatorHandle;
+  let t: TestApp;
+  let scanQueue: ScanQueue;
+  let tasks: TasksService;
+  let redis: RedisService;
+
+  const leaseExpiry = async (taskId: string) =>
+    redis.client.zscore(redis.key('leases', 'scanner1'), taskId).then((s) => (s === null ? null : Number(s)));
+  const jobsOf = async (taskId: string, states: JobStatus[]) =>
+    (await scanQueue.queue.getJobs(states)).filter((j) => j?.data.taskId === taskId);
+  const queuedJobsOf = (taskId: string) => jobsOf(taskId, ['waiting', 'delayed', 'active']);
+
+  /** A scan that runs for hours: its progress does not move during a test. */
+  async function runningScan(target: string): Promise<string> {
+    const submitted = await t.app
+      .get(ScanSubmissionService)
+      .submitUntrusted({ name: 'watch-me', targets: target }, ctx);
+    await waitFor(
+      () => tasks.get(submitted.task_id),
+      (task) => task.status === 'running',
+    );
+    return submitted.task_id;
+  }
+
+  beforeAll(async () => {
+    sim = await startSimulator({ scanners: 1, scenario: { scanDurationMs: 6 * 3600_000 } });
+    t = await startTestApp(
+      { APP_MODE: 'all', POLL_INTERVAL_SECONDS: '1', RECONCILE_INTERVAL_SECONDS: '3600' },
+      { nessus: [{ instance_id: 'scanner1', url: sim.scanners[0].url, max: 4 }] },
+    );
+    scanQueue = t.app.get(ScanQueue);
+    tasks = t.app.get(TasksService);
+    redis = t.app.get(RedisService);
+  });
+
+  afterAll(async () => {
+    await t?.close();
+    await sim?.stop();
+  });
+
+  it('polls an unchanged scan every interval with no job and no task write, renewing its lease', async () => {
+    const taskId = await runningScan('192.0.2.71');
+    // The launch step's job hands the first poll to the watchers.
+    await waitFor(
+      () => scanQueue.chainStatus(taskId),
+      (c) => c.live && !!c.pointer?.startsWith(`${taskId}:watch:poll:`),
+    );
+    const before = await tasks.get(taskId);
+    const leaseBefore = (await leaseExpiry(taskId))!;
+    const stepsBefore = (await jobsOf(taskId, ['completed'])).length;
+    await sleep(3500);
+    expect(await queuedJobsOf(taskId)).toEqual([]);
+    expect((await jobsOf(taskId, ['completed'])).length).toBe(stepsBefore);
+    expect((await tasks.get(taskId)).version).toBe(before.version);
+    // Renewed by the watcher's polls in the meantime: expiry moved on by about the time that passed.
+    expect((await leaseExpiry(taskId))!).toBeGreaterThan(leaseBefore + 2000);
+    expect((await scanQueue.chainStatus(taskId)).live).toBe(true);
+    expect((await scanQueue.counts()).watched).toBe(1);
+    await t.app.get(ScanQueries).cancel(taskId, ctx.clientId);
+  });
+
+  it('lets a cancelled scan go: it leaves the watch and its lease is not renewed again', async () => {
+    const taskId = await runningScan('192.0.2.72');
+    await waitFor(
+      () => scanQueue.chainStatus(taskId),
+      (c) => c.live && !!c.pointer?.includes(':watch:'),
+    );
+    expect((await t.app.get(ScanQueries).cancel(taskId, ctx.clientId)).status).toBe('cancelled');
+    expect(await t.app.get(WatchList).isWatched(taskId)).toBe(false);
+    await sleep(2500);
+    expect(await leaseExpiry(taskId)).toBeNull();
+    expect(await t.app.get(WatchList).isWatched(taskId)).toBe(false);
+    expect(await queuedJobsOf(taskId)).toEqual([]);
+    expect(
+      sim
+        .control(0)
+        .stats()
+        .scans.find((s) => s.name === `orch-${taskId}`)?.status,
+    ).not.toBe('running');
+  });
+
+  it('re-seeds a scan whose watch was lost between the watch and its poll step, and watches it again', async () => {
+    const taskId = await runningScan('192.0.2.73');
+    await waitFor(
+      () => scanQueue.chainStatus(taskId),
+      (c) => c.live && !!c.pointer?.includes(':watch:'),
+    );
+    // A worker that took the scan out of the watch and died before queueing its poll step.
+    expect(await t.app.get(WatchList).release(taskId)).toBe(true);
+    expect((await scanQueue.chainStatus(taskId)).live).toBe(false);
+    const reconciler = t.app.get(Reconciler);
+    reconciler.settleMs = 200;
+    expect((await reconciler.reconcile()).reseeded).toEqual([taskId]);
+    await waitFor(
+      () => scanQueue.chainStatus(taskId),
+      (c) => c.live && !!c.pointer?.includes(':watch:'),
+    );
+    expect((await tasks.get(taskId)).status).toBe('running');
+    expect(sim.control(0).stats().created_by_name[`orch-${taskId}`]).toBe(1);
+    await t.app.get(ScanQueries).cancel(taskId, ctx.clientId);
+  });
+});
+
+describe('WatchList (real Redis)', () => {
+  let redis: RedisService;
+  let list: WatchList;
+  let prefix: string;
+  const deadlineMs = Date.now() + 60_000;
+
+  const scan = (taskId: string): WatchedScan => ({
+    taskId,
+    traceId: 'trace-watch-list',
+    instanceId: 'scanner1',
+    scanId: 7,
+    hosts: 1,
+    progress: 10,
+    deadlineMs,
+    idempotencyKeyHash: null,
+    stepKey: 'poll:v4:2',
+    seq: 2,
+  });
+
+  async function park(taskId: string, delayMs = 0): Promise<boolean> {
+    const chainKey = redis.key('chain', taskId);
+    await redis.client.set(chainKey, `${taskId}:launch:v3:0`);
+    return list.park(
+      chainKey,
+      `${taskId}:launch:v3:0`,
+      `${taskId}:watch:poll:v4:2`,
+      scan(taskId),
+      delayMs,
+      60,
+    );
+  }
+
+  beforeAll(async () => {
+    prefix = uniquePrefix('watch');
+    redis = new RedisService(AppConfig.fromEnv({ REDIS_URL: testRedisUrl(), REDIS_PREFIX: prefix }));
+    await redis.whenReady(5000);
+    list = new WatchList(redis);
+  });
+
+  afterAll(async () => {
+    const client = new Redis(testRedisUrl());
+    await deletePrefix(client, prefix);
+    await client.quit();
+    await redis.onApplicationShutdown();
+  });
+
+  it('hands each due scan to one of two claiming workers, and a claim never finished back after its hold', async () => {
+    const ids = Array.from({ length: 40 }, (_, i) => `task-claim-${i}`);
+    for (const id of ids) expect(await park(id)).toBe(true);
+    expect(await park('task-claim-later', 60_000)).toBe(true);
+    const [a, b] = await Promise.all([list.claimDue(25, 300), list.claimDue(25, 300)]);
+    const claimed = [...a, ...b].map((c) => c.taskId);
+    expect(claimed.sort()).toEqual([...ids].sort());
+    expect(a[0].scan).toEqual(scan(a[0].taskId));
+    expect(await list.claimDue(100, 300)).toEqual([]);
+    await sleep(400);
+    expect((await list.claimDue(100, 300)).map((c) => c.taskId).sort()).toEqual([...ids].sort());
+  });
+
+  it('does not watch a task whose chain moved on, and does not bring back a released one', async () => {
+    const chainKey = redis.key('chain', 'task-moved-on');
+    await redis.client.set(chainKey, 'task-moved-on:reconcile:1');
+    expect(
+      await list.park(
+        chainKey,
+        'task-moved-on:poll:v4:1',
+        'task-moved-on:watch:poll:v4:2',
+        scan('task-moved-on'),
+        0,
+        60,
+      ),
+    ).toBe(false);
+    expect(await list.isWatched('task-moved-on')).toBe(false);
+    expect(await redis.client.get(chainKey)).toBe('task-moved-on:reconcile:1');
+
+    expect(await park('task-released')).toBe(true);
+    expect(await list.release('task-released')).toBe(true);
+    expect(await list.release('task-released')).toBe(false);
+    expect(await list.reschedule(['task-released'], 1000)).toEqual([]);
+    expect(await list.isWatched('task-released')).toBe(false);
+  });
+});
