@@ -72,8 +72,8 @@ export class ScanWatcher implements OnApplicationBootstrap, OnApplicationShutdow
     const unchanged: WatchedScan[] = [];
     let next = 0;
     const poller = async () => {
-      for (let i = next++; i < due.length; i = next++) {
-        const { taskId, scan } = due[i];
+      while (next < due.length && !this.stop.signal.aborted) {
+        const { taskId, scan } = due[next++];
         if (!scan) {
           await this.watchList.release(taskId);
           continue;
@@ -85,6 +85,9 @@ export class ScanWatcher implements OnApplicationBootstrap, OnApplicationShutdow
       }
     };
     await Promise.all(Array.from({ length: this.config.pipeline.workerConcurrency }, poller));
+    // Shutting down: the scans not polled yet are due again at once, for the other workers.
+    const notPolled = due.slice(next).map((d) => d.taskId);
+    await this.watchList.reschedule(notPolled, 0);
     // Only scans still watched (a cancel may have ended one meanwhile) renew what a poll step renews.
     const kept = new Set(
       await this.watchList.reschedule(
