@@ -9,19 +9,9 @@ import {
   NessusError,
   type NessusConnectionOptions,
 } from '../../src/scanners/nessus/nessus.client';
+import { waitFor } from '../support/wait-for';
 
 const FIXTURE = join(__dirname, '..', 'fixtures', 'pytenable-example.nessus');
-
-async function waitFor<T>(fn: () => Promise<T>, ok: (v: T) => boolean, timeoutMs = 8000): Promise<T> {
-  const end = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await fn();
-    if (ok(v)) return v;
-    if (Date.now() > end)
-      throw new Error(`condition not met in ${timeoutMs} ms; last value ${JSON.stringify(v)}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
 
 async function caught(p: Promise<unknown>): Promise<NessusError> {
   try {

@@ -4,20 +4,10 @@ import { ScanQueries } from '../../src/scans/scan-queries.service';
 import { ScanSubmissionService } from '../../src/scans/scan-submission.service';
 import { startTestApp, type TestApp } from '../support/app-harness';
 import { sample } from './prometheus-text';
+import { waitFor } from '../support/wait-for';
 
 const KEY = 'ops-metrics-key-0123456789';
 const ctx = { clientId: 'anonymous', traceId: 'trace-ops-metrics' };
-
-async function waitFor<T>(probe: () => Promise<T>, done: (v: T) => boolean, timeoutMs = 30_000): Promise<T> {
-  const until = Date.now() + timeoutMs;
-  let last = await probe();
-  while (!done(last)) {
-    if (Date.now() > until) throw new Error(`timed out; last value: ${JSON.stringify(last)}`);
-    await new Promise((r) => setTimeout(r, 200));
-    last = await probe();
-  }
-  return last;
-}
 
 describe('/metrics after a scan (all mode, real Redis, simulator)', () => {
   let sim: SimulatorHandle;

@@ -4,19 +4,9 @@ import { startSimulator, SimulatorHandle } from '../../simulator/simulator';
 import { ScanQueries } from '../../src/scans/scan-queries.service';
 import { ScanSubmissionService, SubmitResponse } from '../../src/scans/scan-submission.service';
 import { startTestApp, TestApp } from '../support/app-harness';
+import { waitFor } from '../support/wait-for';
 
 const ctx = { clientId: 'anonymous', traceId: 'trace-pipeline-1' };
-
-async function waitFor<T>(probe: () => Promise<T>, done: (v: T) => boolean, timeoutMs = 30_000): Promise<T> {
-  const until = Date.now() + timeoutMs;
-  let last: T = await probe();
-  while (!done(last)) {
-    if (Date.now() > until) throw new Error(`timed out; last value: ${JSON.stringify(last)}`);
-    await new Promise((r) => setTimeout(r, 200));
-    last = await probe();
-  }
-  return last;
-}
 
 describe('scan pipeline (one process, real Redis, simulator)', () => {
   let sim: SimulatorHandle;

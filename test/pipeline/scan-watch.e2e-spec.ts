@@ -11,20 +11,10 @@ import { TasksService } from '../../src/tasks/tasks.service';
 import { Reconciler } from '../../src/worker/reconciler.service';
 import { startTestApp, TestApp } from '../support/app-harness';
 import { deletePrefix, testRedisUrl, uniquePrefix } from '../support/test-redis';
+import { waitFor } from '../support/wait-for';
 
 const ctx = { clientId: 'anonymous', traceId: 'trace-watch' };
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-async function waitFor<T>(probe: () => Promise<T>, done: (v: T) => boolean, timeoutMs = 20_000): Promise<T> {
-  const until = Date.now() + timeoutMs;
-  let last = await probe();
-  while (!done(last)) {
-    if (Date.now() > until) throw new Error(`timed out; last value: ${JSON.stringify(last)}`);
-    await sleep(100);
-    last = await probe();
-  }
-  return last;
-}
 
 /**
  * Running scans are polled by the workers' watchers: a poll that finds nothing new queues no job and
