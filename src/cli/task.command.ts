@@ -2,6 +2,7 @@ import { Command, CommandRunner, Option, SubCommand } from 'nest-commander';
 import { DeadLetterStore } from '../queue/dead-letter.store';
 import { WaitingLine } from '../queue/waiting-line';
 import { MAX_LIST_LIMIT, TASK_STATUSES } from '../tasks/task';
+import { isTargetQuery, TARGET_QUERY_PROBLEM } from '../tasks/target-terms';
 import { TasksService } from '../tasks/tasks.service';
 import { CliCommand, fields, positiveInt, RedisReadiness, table, UsageError } from './cli-support';
 
@@ -92,9 +93,11 @@ export class TaskListCommand extends CliCommand {
 
   @Option({
     flags: '--target <target>',
-    description: 'only tasks whose targets cover this address, range or host',
+    description: 'only tasks whose targets cover this address, CIDR, range or host name',
   })
   parseTarget(value: string): string {
+    if (!isTargetQuery(value))
+      throw new UsageError(`--target ${TARGET_QUERY_PROBLEM} (got ${JSON.stringify(value)})`);
     return value;
   }
 

@@ -531,31 +531,3 @@ function showRule(span: Span): string {
   }
   return show(span);
 }
-
-/**
- * Whether a task with `taskTargets` matches a list_tasks `target_filter`. An address, CIDR or range query
- * matches task targets whose space it overlaps (10.0.0.5 matches 10.0.0.0/24); anything else is a
- * case-insensitive substring match.
- */
-export function targetMatches(taskTargets: string[], query: string): boolean {
-  const q = query.trim();
-  if (q.length === 0) return true;
-  const querySpan = strictSpan(q);
-  const needle = q.toLowerCase();
-  return splitTargets(taskTargets).some((target) => {
-    if (querySpan) {
-      const span = strictSpan(target);
-      if (span && overlaps(span, querySpan)) return true;
-    }
-    return target.toLowerCase().includes(needle);
-  });
-}
-
-function strictSpan(text: string): Span | null {
-  try {
-    const parsed = parseLiteral(text);
-    return parsed && !parsed.nonCanonical ? parsed.span : null;
-  } catch {
-    return null;
-  }
-}

@@ -1,5 +1,5 @@
 import fc from 'fast-check';
-import { planTargetQuery, targetTerms } from './target-terms';
+import { isTargetQuery, planTargetQuery, targetTerms } from './target-terms';
 
 /** Evaluates a plan against one task's terms the way the Redis index does (term union + lex lookups). */
 function matches(taskTargets: string[], query: string): boolean {
@@ -71,6 +71,28 @@ describe('CIDR-aware target terms', () => {
     expect(matches(['example.com.'], 'EXAMPLE.COM')).toBe(true);
     expect(matches(['badexample.com'], 'example.com')).toBe(false);
     expect(matches(['example.com'], 'scan.example.com')).toBe(false);
+  });
+
+  it('tells a filter it can match from one it refuses', () => {
+    for (const ok of [
+      '10.0.0.5',
+      ' 10.0.0.0/24 ',
+      '10.0.0.1-10.0.0.9',
+      '2001:db8::/64',
+      'Web.Example.com.',
+      'db1',
+    ])
+      expect([ok, isTargetQuery(ok)]).toEqual([ok, true]);
+    for (const bad of [
+      '10.0.0.0/33',
+      '10.0.0.9-10.0.0.1',
+      '10.0.0',
+      '2001:db8::/129',
+      'not a target!',
+      'a..b',
+      '',
+    ])
+      expect([bad, isTargetQuery(bad)]).toEqual([bad, false]);
   });
 
   it('matches nothing for a query that is neither an address nor a host name', () => {

@@ -98,9 +98,10 @@ function parseBlocks(raw: string): Block[] | null {
   return [{ family, start: toBig(addr), prefix: BITS[family] }];
 }
 
+/** A DNS host name; one whose last label is all digits is a mistyped address (RFC 3696 §2), not a name. */
 function hostName(raw: string): string | null {
   const name = raw.trim().toLowerCase().replace(/\.$/, '');
-  return HOST_NAME.test(name) && !name.includes('..') ? name : null;
+  return HOST_NAME.test(name) && !name.includes('..') && !/(^|\.)[0-9]+$/.test(name) ? name : null;
 }
 
 /** `<family>:<fixed-width hex start>:<prefix>`: sorts by start, so a lex range finds blocks inside a span. */
@@ -152,6 +153,13 @@ export interface LexRange {
 export interface TargetQueryPlan {
   terms: string[];
   lexRanges: LexRange[];
+}
+
+export const TARGET_QUERY_PROBLEM = 'must be an address, CIDR, range (a.b.c.d-e.f.g.h) or host name';
+
+/** Whether a list filter is an address, CIDR, range or host name: anything else is refused, not matched. */
+export function isTargetQuery(query: string): boolean {
+  return parseBlocks(query) !== null || hostName(query) !== null;
 }
 
 /**

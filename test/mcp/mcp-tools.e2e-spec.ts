@@ -161,6 +161,10 @@ describe('MCP tools against the simulator', () => {
       );
       expect(loopback).toContain('127.0.0.1');
 
+      const target = failed(await client.callTool('list_tasks', { target_filter: '10.0.0.0/33' }));
+      expect(target).toMatch(/target_filter/);
+      expect(target).toMatch(/address, CIDR, range .* host name/);
+
       const pool = failed(await client.callTool('list_scanners', { scanner_pool: 'nowhere' }));
       expect(pool).toContain('nowhere');
       expect(pool).toContain('nessus');

@@ -299,6 +299,9 @@ describe('admin CLI (child processes, real Redis, simulator)', () => {
   it('exits 2 on usage errors and a bad environment, 1 when Redis is unreachable', async () => {
     expect((await cli(['frobnicate'])).code).toBe(2);
     expect((await cli(['task', 'list', '--limit', 'many'])).code).toBe(2);
+    const badTarget = await cli(['task', 'list', '--target', '10.0.0.0/33']);
+    expect(badTarget.code).toBe(2);
+    expect(badTarget.stderr).toContain('--target must be an address, CIDR, range');
     expect((await cli(['dlq'])).code).toBe(2);
     const help = await cli(['--help']);
     expect(help.code).toBe(0);

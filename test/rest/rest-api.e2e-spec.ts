@@ -401,6 +401,13 @@ describe('REST API /api/v1 (whole app in all mode, real Redis, Nessus simulator)
       expect(res.body.tasks.every((x: TaskBody) => x.status === 'completed')).toBe(true);
       const bad = await http().get('/api/v1/scans').query({ status: 'done', limit: 0 }).set(AUTH).expect(400);
       expect(Object.keys(bad.body.fields).sort()).toEqual(['limit', 'status']);
+      // A filter that can match nothing is a mistake to name, not an empty list.
+      for (const target of ['10.0.0.0/33', '192.0.2.9-192.0.2.1', 'not a target!']) {
+        const refused = await http().get('/api/v1/scans').query({ target }).set(AUTH).expect(400);
+        expect(refused.body.fields).toEqual({
+          target: expect.stringMatching(/address, CIDR, range .* host name/),
+        });
+      }
     });
 
     it('is invisible to another API key', async () => {

@@ -6,6 +6,7 @@
  */
 import { z } from 'zod';
 import { TASK_ID_PATTERN } from '../../../tasks/task-id';
+import { isTargetQuery, TARGET_QUERY_PROBLEM } from '../../../tasks/target-terms';
 import {
   AUTH_STATUSES,
   MAX_LIST_LIMIT,
@@ -165,9 +166,10 @@ export const listTasksInput = z.strictObject({
     .string()
     .min(1)
     .max(256)
+    .refine(isTargetQuery, { message: TARGET_QUERY_PROBLEM })
     .optional()
     .describe(
-      'Only tasks whose targets cover this address, CIDR or host name (10.0.0.5 matches a task on 10.0.0.0/24).',
+      'Only tasks whose targets cover this address, CIDR, range or host name (10.0.0.5 matches a task on 10.0.0.0/24); anything else is refused.',
     ),
 });
 

@@ -1,6 +1,6 @@
 import { ApiPropertyOptional } from '@nestjs/swagger';
 import { Type } from 'class-transformer';
-import { IsIn, IsInt, IsOptional, IsString, Matches, Max, MaxLength, Min } from 'class-validator';
+import { IsIn, IsInt, IsOptional, IsString, Matches, Max, MaxLength, Min, ValidateBy } from 'class-validator';
 import {
   MAX_LIST_LIMIT,
   SCHEMA_PROFILES,
@@ -8,6 +8,7 @@ import {
   TASK_STATUSES,
   type TaskStatus,
 } from '../../../tasks/task';
+import { isTargetQuery, TARGET_QUERY_PROBLEM } from '../../../tasks/target-terms';
 import { POOL_NAME_PATTERN } from './submit-scan.dto';
 
 /** Query of GET /api/v1/scans (list_tasks). */
@@ -33,11 +34,19 @@ export class ListScansQueryDto {
   @ApiPropertyOptional({
     maxLength: 256,
     example: '192.0.2.10',
-    description: 'target_filter, CIDR-aware: 10.0.0.5 matches a task on 10.0.0.0/24.',
+    description:
+      'target_filter, CIDR-aware: 10.0.0.5 matches a task on 10.0.0.0/24. An address, CIDR, range or host name.',
   })
   @IsOptional()
   @IsString({ message: 'must be a single value' })
   @MaxLength(256, { message: 'must be at most 256 characters' })
+  @ValidateBy({
+    name: 'isTargetQuery',
+    validator: {
+      validate: (v: unknown) => isTargetQuery(String(v)),
+      defaultMessage: () => TARGET_QUERY_PROBLEM,
+    },
+  })
   target?: string;
 }
 
