@@ -117,10 +117,7 @@ export class DlqRetryCommand extends CliCommand {
       );
       return;
     }
-    const jobId = await this.queue.advance(
-      { taskId, traceId: task.trace_id, seq: 0 },
-      `dlq-retry:${Date.now()}`,
-    );
+    const jobId = await this.queue.restart({ taskId, traceId: task.trace_id }, 'dlq-retry');
     this.emit(
       options,
       { task_id: taskId, retried: true, status: task.status, job_id: jobId },

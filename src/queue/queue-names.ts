@@ -16,4 +16,10 @@ export interface AdvanceJobData {
   traceId: string;
   /** Position in the current step's retry/poll sequence; part of the next job's id. */
   seq: number;
+  /**
+   * Tag of a chain started again (a wake, the reconciler, a dead-letter retry), appended to its later
+   * steps' job ids: Bull ignores an add under the id of a finished job it still keeps (an hour), so a
+   * new chain reusing the old chain's ids would end at its first wait.
+   */
+  chain?: string;
 }

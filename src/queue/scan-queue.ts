@@ -1,4 +1,5 @@
 import { InjectQueue } from '@nestjs/bull';
+import { randomBytes } from 'node:crypto';
 import { Injectable } from '@nestjs/common';
 import type { Job, JobStatus, Queue } from 'bull';
 import { RedisService } from '../common/redis/redis.service';
@@ -75,6 +76,15 @@ export class ScanQueue {
   }
 
   /**
+   * Starts a new chain for the task (`reason`: wake, reconcile, dlq-retry) that takes over from any
+   * other: its job ids are its own, never those of an earlier chain's finished jobs.
+   */
+  restart(task: { taskId: string; traceId: string }, reason: string): Promise<string> {
+    const chain = `${Date.now().toString(36)}${randomBytes(3).toString('hex')}`;
+    return this.advance({ ...task, seq: 0, chain }, `${reason}:${chain}`);
+  }
+
+  /**
    * Hands the task's next poll (`scan.stepKey`, due in `delayMs`) to the watchers while the chain is
    * still `jobId`'s: the pointer then names the watch. False when a cancel or settle forgot the chain.
    */
@@ -97,7 +107,8 @@ export class ScanQueue {
   /** Turns a watched scan back into its poll step, due now; false when someone else already did. */
   async unwatch(scan: WatchedScan): Promise<boolean> {
     if (!(await this.watchList.release(scan.taskId))) return false;
-    await this.advance({ taskId: scan.taskId, traceId: scan.traceId, seq: scan.seq }, scan.stepKey);
+    const { taskId, traceId, seq, chain } = scan;
+    await this.advance({ taskId, traceId, seq, ...(chain ? { chain } : {}) }, scan.stepKey);
     return true;
   }
 

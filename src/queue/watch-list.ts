@@ -15,9 +15,10 @@ export interface WatchedScan {
   /** When SCAN_TIMEOUT_SECONDS runs out (ms since the epoch); a poll step then stops the scan. */
   deadlineMs: number;
   idempotencyKeyHash: string | null;
-  /** The poll step this watch stands for, and its place in the poll sequence. */
+  /** The poll step this watch stands for, its place in the poll sequence and its chain's tag. */
   stepKey: string;
   seq: number;
+  chain?: string;
 }
 
 // Due times are Redis TIME, so workers whose clocks disagree still poll each scan once per interval.

@@ -102,6 +102,6 @@ export class ScanLifecycle {
     if (!head) return;
     const task = await this.tasks.find(head);
     if (!task) return;
-    await this.queue.advance({ taskId: head, traceId: task.trace_id, seq: 0 }, `wake:${Date.now()}`);
+    await this.queue.restart({ taskId: head, traceId: task.trace_id }, 'wake');
   }
 }

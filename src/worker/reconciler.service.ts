@@ -89,10 +89,7 @@ export class Reconciler implements OnApplicationBootstrap, OnApplicationShutdown
       if (chain.live || chain.pointer !== pointer) continue;
       const current = await this.tasks.find(task.task_id);
       if (!current || isTerminal(current.status)) continue;
-      await this.queue.advance(
-        { taskId: task.task_id, traceId: task.trace_id, seq: 0 },
-        `reconcile:${Date.now()}`,
-      );
+      await this.queue.restart({ taskId: task.task_id, traceId: task.trace_id }, 'reconcile');
       report.reseeded.push(task.task_id);
     }
     if (report.reseeded.length) {

@@ -22,7 +22,7 @@ import { TasksService } from '../tasks/tasks.service';
 import { nessusScanName, ScanLifecycle } from '../scans/scan-lifecycle.service';
 
 /** A running scan the next poll step stands for, which the watchers can poll without a job. */
-export type ScanToWatch = Omit<WatchedScan, 'taskId' | 'traceId' | 'stepKey' | 'seq'>;
+export type ScanToWatch = Omit<WatchedScan, 'taskId' | 'traceId' | 'stepKey' | 'seq' | 'chain'>;
 
 /**
  * What the processor does after a step: run the task's next step after `delayMs`, or stop the chain.

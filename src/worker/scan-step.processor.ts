@@ -63,14 +63,17 @@ export class ScanStepProcessor implements OnApplicationBootstrap, OnApplicationS
       this.log.debug(`task ${taskId}: step ${job.id}, attempt ${job.attemptsMade + 1}`);
       const outcome = await this.pipeline.advance(taskId, job.data.seq ?? 0, stepOf(job));
       if (!outcome.next) return;
+      const { chain } = job.data;
+      const next = { taskId, traceId, seq: outcome.seq, ...(chain ? { chain } : {}) };
+      const stepKey = chain ? `${outcome.stepKey}:${chain}` : outcome.stepKey;
       if (outcome.watch) {
-        const scan = { ...outcome.watch, taskId, traceId, stepKey: outcome.stepKey, seq: outcome.seq };
+        const scan = { ...outcome.watch, ...next, stepKey };
         if (!(await this.scanQueue.watch(String(job.id), scan, outcome.delayMs))) {
           this.log.debug(`task ${taskId}: its chain ended during the poll (cancelled); not watched`);
         }
         return;
       }
-      await this.scanQueue.advance({ taskId, traceId, seq: outcome.seq }, outcome.stepKey, outcome.delayMs);
+      await this.scanQueue.advance(next, stepKey, outcome.delayMs);
     });
   }
 

@@ -220,7 +220,14 @@ describe('admin CLI (child processes, real Redis, simulator)', () => {
     expect(retried).toMatchObject({ task_id: stuck.task_id, retried: true });
     expect(await deadLetters.has(stuck.task_id)).toBe(false);
     const job = await scanQueue.queue.getJob(retried.job_id as string);
-    expect(job?.data).toEqual({ taskId: stuck.task_id, traceId: stuck.trace_id, seq: 0 });
+    // A chain of its own: its later steps never reuse the ids of the dead chain's jobs.
+    expect(job?.data).toEqual({
+      taskId: stuck.task_id,
+      traceId: stuck.trace_id,
+      seq: 0,
+      chain: expect.any(String),
+    });
+    expect(retried.job_id).toBe(`${stuck.task_id}:dlq-retry:${job?.data.chain}`);
     expect(await job?.getState()).toBe('waiting');
 
     const again = await cli(['dlq', 'retry', stuck.task_id]);
