@@ -8,7 +8,13 @@ import { WatchedScan, WatchList } from '../../src/queue/watch-list';
 import { ScanQueries } from '../../src/scans/scan-queries.service';
 import { ScanSubmissionService } from '../../src/scans/scan-submission.service';
 import { TasksService } from '../../src/tasks/tasks.service';
+import { IdempotencyService } from '../../src/idempotency/idempotency.service';
+import { CapacityLeases } from '../../src/scanners/capacity-leases.store';
+import { CircuitBreakers } from '../../src/scanners/circuit-breakers';
+import { NessusClients } from '../../src/scanners/nessus-clients.service';
 import { Reconciler } from '../../src/worker/reconciler.service';
+import { ScanPipeline } from '../../src/worker/scan-pipeline.service';
+import { ScanWatcher } from '../../src/worker/scan-watcher.service';
 import { startTestApp, TestApp } from '../support/app-harness';
 import { deletePrefix, testRedisUrl, uniquePrefix } from '../support/test-redis';
 import { waitFor } from '../support/wait-for';
@@ -181,6 +187,49 @@ describe('WatchList (real Redis)', () => {
     expect(await list.claimDue(100, 300)).toEqual([]);
     await sleep(400);
     expect((await list.claimDue(100, 300)).map((c) => c.taskId).sort()).toEqual([...ids].sort());
+  });
+
+  it('a watcher shutting down mid-sweep leaves the scans it has not polled due at once, for the others', async () => {
+    await redis.client.del(redis.key('watch', 'due'), redis.key('watch', 'scans'));
+    const ids = Array.from({ length: 5 }, (_, i) => `task-sweep-${i}`);
+    for (const id of ids) await park(id);
+    // Nessus stands in: each poll waits until the test lets it answer "running, same progress".
+    let answer!: () => void;
+    const answered = new Promise<void>((r) => (answer = r));
+    const polled: string[] = [];
+    const clients = {
+      client: () => ({
+        getScan: async (scanId: number) => {
+          polled.push(String(scanId));
+          await answered;
+          return { state: 'running', progress: 10 };
+        },
+      }),
+    };
+    const watcher = new ScanWatcher(
+      { pipeline: { pollIntervalSeconds: 30, workerConcurrency: 2 } } as AppConfig,
+      list,
+      {} as ScanQueue,
+      clients as unknown as NessusClients,
+      { execute: (_id: string, fn: () => Promise<unknown>) => fn() } as unknown as CircuitBreakers,
+      new CapacityLeases(redis),
+      { keepAlive: async () => undefined } as unknown as IdempotencyService,
+      { leaseTtlMs: 60_000 } as ScanPipeline,
+    );
+    const sweeping = watcher.sweep();
+    await waitFor(
+      async () => polled.length,
+      (n) => n === 2,
+    );
+    const stopping = watcher.onApplicationShutdown();
+    answer();
+    expect(await sweeping).toBe(5);
+    await stopping;
+    expect(polled).toHaveLength(2);
+    // The two polled are due an interval on; the three it did not poll are due now, not after the hold.
+    const dueNow = (await list.claimDue(100, 60_000)).map((c) => c.taskId);
+    expect(dueNow).toHaveLength(3);
+    expect(await redis.client.zcard(redis.key('watch', 'due'))).toBe(5);
   });
 
   it('does not watch a task whose chain moved on, and does not bring back a released one', async () => {
