@@ -1,7 +1,7 @@
 import { InjectQueue } from '@nestjs/bull';
-import { randomBytes } from 'node:crypto';
 import { Injectable } from '@nestjs/common';
 import type { Job, JobStatus, Queue } from 'bull';
+import { randomBytes } from 'node:crypto';
 import { RedisService } from '../common/redis/redis.service';
 import { UnavailableError } from '../common/errors';
 import { AdvanceJobData, QueueName, ScanJob } from './queue-names';
