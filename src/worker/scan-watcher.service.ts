@@ -70,6 +70,8 @@ export class ScanWatcher implements OnApplicationBootstrap, OnApplicationShutdow
     // A worker that dies holding a claim delays those scans by the hold, never loses them.
     const due = await this.watchList.claimDue(BATCH, Math.max(60_000, 2 * this.pollMs));
     const unchanged: WatchedScan[] = [];
+    // Transient failures per scanner: one warning per scanner and sweep, not one per scan.
+    const failures = new Map<string, { count: number; message: string }>();
     let next = 0;
     const poller = async () => {
       while (next < due.length && !this.stop.signal.aborted) {
@@ -79,12 +81,17 @@ export class ScanWatcher implements OnApplicationBootstrap, OnApplicationShutdow
           continue;
         }
         await runWithTraceFields({ task_id: taskId, trace_id: scan.traceId }, async () => {
-          if (await this.unchanged(scan)) unchanged.push(scan);
+          if (await this.unchanged(scan, failures)) unchanged.push(scan);
           else await this.queue.unwatch(scan);
         });
       }
     };
     await Promise.all(Array.from({ length: this.config.pipeline.workerConcurrency }, poller));
+    for (const [instanceId, { count, message }] of failures) {
+      this.log.warn(
+        `scanner ${instanceId}: ${count} poll(s) of running scans failed (${message}); will poll again`,
+      );
+    }
     // Shutting down: the scans not polled yet are due again at once, for the other workers.
     const notPolled = due.slice(next).map((d) => d.taskId);
     await this.watchList.reschedule(notPolled, 0);
@@ -106,8 +113,14 @@ export class ScanWatcher implements OnApplicationBootstrap, OnApplicationShutdow
     return due.length;
   }
 
-  /** True when Nessus shows the scan running with the progress the task already has. */
-  private async unchanged(scan: WatchedScan): Promise<boolean> {
+  /**
+   * True when Nessus shows the scan running with the progress the task already has, or could not be
+   * asked for a passing reason (counted in `failures`).
+   */
+  private async unchanged(
+    scan: WatchedScan,
+    failures: Map<string, { count: number; message: string }>,
+  ): Promise<boolean> {
     if (Date.now() > scan.deadlineMs) return false;
     try {
       const client = this.clients.client(scan.instanceId);
@@ -118,7 +131,12 @@ export class ScanWatcher implements OnApplicationBootstrap, OnApplicationShutdow
     } catch (err) {
       // As in a poll step, a running scan outlives a scanner hiccup; any other error is the step's to judge.
       if (!isTransient(err)) return false;
-      this.log.warn(`task ${scan.taskId}: poll failed (${(err as Error).message}); will poll again`);
+      this.log.debug(`task ${scan.taskId}: poll failed (${(err as Error).message}); will poll again`);
+      const seen = failures.get(scan.instanceId);
+      failures.set(scan.instanceId, {
+        count: (seen?.count ?? 0) + 1,
+        message: seen?.message ?? (err as Error).message,
+      });
       return true;
     }
   }

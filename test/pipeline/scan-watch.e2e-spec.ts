@@ -1,4 +1,5 @@
 import type { JobStatus } from 'bull';
+import { Logger } from '@nestjs/common';
 import Redis from 'ioredis';
 import { startSimulator, SimulatorHandle } from '../../simulator/simulator';
 import { AppConfig } from '../../src/config/app-config';
@@ -189,33 +190,35 @@ describe('WatchList (real Redis)', () => {
     expect((await list.claimDue(100, 300)).map((c) => c.taskId).sort()).toEqual([...ids].sort());
   });
 
-  it('a watcher shutting down mid-sweep leaves the scans it has not polled due at once, for the others', async () => {
-    await redis.client.del(redis.key('watch', 'due'), redis.key('watch', 'scans'));
-    const ids = Array.from({ length: 5 }, (_, i) => `task-sweep-${i}`);
-    for (const id of ids) await park(id);
-    // Nessus stands in: each poll waits until the test lets it answer "running, same progress".
-    let answer!: () => void;
-    const answered = new Promise<void>((r) => (answer = r));
-    const polled: string[] = [];
-    const clients = {
-      client: () => ({
-        getScan: async (scanId: number) => {
-          polled.push(String(scanId));
-          await answered;
-          return { state: 'running', progress: 10 };
-        },
-      }),
-    };
-    const watcher = new ScanWatcher(
+  /** A watcher on this list whose Nessus is `getScan`; every poll step it would queue is refused. */
+  const watcherWith = (getScan: (scanId: number) => Promise<unknown>) =>
+    new ScanWatcher(
       { pipeline: { pollIntervalSeconds: 30, workerConcurrency: 2 } } as AppConfig,
       list,
       {} as ScanQueue,
-      clients as unknown as NessusClients,
+      { client: () => ({ getScan }) } as unknown as NessusClients,
       { execute: (_id: string, fn: () => Promise<unknown>) => fn() } as unknown as CircuitBreakers,
       new CapacityLeases(redis),
       { keepAlive: async () => undefined } as unknown as IdempotencyService,
       { leaseTtlMs: 60_000 } as ScanPipeline,
     );
+
+  async function parkOnly(ids: string[]): Promise<void> {
+    await redis.client.del(redis.key('watch', 'due'), redis.key('watch', 'scans'));
+    for (const id of ids) await park(id);
+  }
+
+  it('a watcher shutting down mid-sweep leaves the scans it has not polled due at once, for the others', async () => {
+    await parkOnly(Array.from({ length: 5 }, (_, i) => `task-sweep-${i}`));
+    // Nessus stands in: each poll waits until the test lets it answer "running, same progress".
+    let answer!: () => void;
+    const answered = new Promise<void>((r) => (answer = r));
+    const polled: number[] = [];
+    const watcher = watcherWith(async (scanId) => {
+      polled.push(scanId);
+      await answered;
+      return { state: 'running', progress: 10 };
+    });
     const sweeping = watcher.sweep();
     await waitFor(
       async () => polled.length,
@@ -230,6 +233,24 @@ describe('WatchList (real Redis)', () => {
     const dueNow = (await list.claimDue(100, 60_000)).map((c) => c.taskId);
     expect(dueNow).toHaveLength(3);
     expect(await redis.client.zcard(redis.key('watch', 'due'))).toBe(5);
+  });
+
+  it('keeps watching through a scanner hiccup, with one warning per scanner and sweep', async () => {
+    await parkOnly(['task-hiccup-1', 'task-hiccup-2', 'task-hiccup-3']);
+    const warn = jest.spyOn(Logger.prototype, 'warn').mockImplementation(() => undefined);
+    try {
+      const hiccup = Object.assign(new Error('connect ECONNREFUSED'), { transient: true });
+      expect(await watcherWith(() => Promise.reject(hiccup)).sweep()).toBe(3);
+      expect(warn.mock.calls.map(([line]) => line)).toEqual([
+        'scanner scanner1: 3 poll(s) of running scans failed (connect ECONNREFUSED); will poll again',
+      ]);
+    } finally {
+      warn.mockRestore();
+    }
+    // Still watched, due again an interval on rather than handed to a poll step.
+    for (const id of ['task-hiccup-1', 'task-hiccup-2', 'task-hiccup-3'])
+      expect(await list.isWatched(id)).toBe(true);
+    expect(await list.claimDue(100, 60_000)).toEqual([]);
   });
 
   it('does not watch a task whose chain moved on, and does not bring back a released one', async () => {
