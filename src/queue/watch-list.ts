@@ -1,5 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import type Redis from 'ioredis';
+import { REDIS_NOW_LUA } from '../common/redis/redis-now';
 import { RedisService } from '../common/redis/redis.service';
 
 /** What a watcher needs to poll a running scan without reading its task file or queueing a job. */
@@ -22,11 +23,7 @@ export interface WatchedScan {
 }
 
 // Due times are Redis TIME, so workers whose clocks disagree still poll each scan once per interval.
-const NOW = `
-if redis.replicate_commands then pcall(redis.replicate_commands) end
-local t = redis.call('TIME')
-local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
-`;
+const NOW = REDIS_NOW_LUA;
 
 /**
  * KEYS = chain pointer, due set, scans hash. ARGV = the job id the pointer must still name, the watch

@@ -1,16 +1,12 @@
 import { Injectable } from '@nestjs/common';
 import type Redis from 'ioredis';
+import { REDIS_NOW_LUA } from '../common/redis/redis-now';
 import { RedisService } from '../common/redis/redis.service';
 import type { Candidate } from './round-robin';
 
 // Every script reads the clock with Redis TIME: all workers then judge expiry by one clock, so a worker
-// host whose clock runs ahead can never expire a lease another worker still renews. (Redis 5+ replicates
-// script effects, which makes TIME safe before writes; replicate_commands is a no-op there.)
-const NOW = `
-if redis.replicate_commands then pcall(redis.replicate_commands) end
-local t = redis.call('TIME')
-local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
-`;
+// host whose clock runs ahead can never expire a lease another worker still renews.
+const NOW = REDIS_NOW_LUA;
 
 // Keeps an idle lease set from outliving its last lease (removed scanners leave nothing behind).
 const FIT_EXPIRY = `
