@@ -89,6 +89,19 @@ export class ScanPipeline {
   }
 
   /**
+   * Keeps what an unfinished task holds from lapsing while it is tracked: its idempotency key and its
+   * scanner lease. Every step renews them, and so does a watcher's poll of a running scan.
+   */
+  async keepHeld(
+    taskId: string,
+    idempotencyKeyHash: string | null,
+    instanceId: string | null,
+  ): Promise<void> {
+    await this.idempotency.keepAlive(idempotencyKeyHash);
+    if (instanceId) await this.leases.renew(instanceId, taskId, this.leaseTtlMs);
+  }
+
+  /**
    * Runs the task's next step (`step` names the job's step, e.g. `poll`). Steps hold the task's lock, so
    * one runs at a time across all workers: a stalled job that Bull hands to a second worker, or a
    * re-seeded chain racing the old one, waits instead of creating or launching a second Nessus scan. A
@@ -149,8 +162,7 @@ export class ScanPipeline {
       await this.lifecycle.settle(task);
       return { next: false };
     }
-    await this.idempotency.keepAlive(task.idempotency_key_hash);
-    if (task.scanner_instance) await this.leases.renew(task.scanner_instance, task.task_id, this.leaseTtlMs);
+    await this.keepHeld(task.task_id, task.idempotency_key_hash, task.scanner_instance);
     try {
       return await this.step(task, seq, fresh);
     } catch (err) {

@@ -2,10 +2,8 @@ import { Injectable, Logger, OnApplicationBootstrap, OnApplicationShutdown } fro
 import { setTimeout as sleep } from 'node:timers/promises';
 import { AppConfig } from '../config/app-config';
 import { runWithTraceFields } from '../common/logging/trace-context';
-import { IdempotencyService } from '../idempotency/idempotency.service';
 import { ScanQueue } from '../queue/scan-queue';
 import { WatchedScan, WatchList } from '../queue/watch-list';
-import { CapacityLeases } from '../scanners/capacity-leases.store';
 import { CircuitBreakers } from '../scanners/circuit-breakers';
 import { NessusClients } from '../scanners/nessus-clients.service';
 import { isTerminalState } from '../scanners/nessus/nessus-status';
@@ -33,8 +31,6 @@ export class ScanWatcher implements OnApplicationBootstrap, OnApplicationShutdow
     private readonly queue: ScanQueue,
     private readonly clients: NessusClients,
     private readonly breakers: CircuitBreakers,
-    private readonly leases: CapacityLeases,
-    private readonly idempotency: IdempotencyService,
     private readonly pipeline: ScanPipeline,
   ) {}
 
@@ -105,10 +101,7 @@ export class ScanWatcher implements OnApplicationBootstrap, OnApplicationShutdow
     await Promise.all(
       unchanged
         .filter((s) => kept.has(s.taskId))
-        .map(async (s) => {
-          await this.idempotency.keepAlive(s.idempotencyKeyHash);
-          await this.leases.renew(s.instanceId, s.taskId, this.pipeline.leaseTtlMs);
-        }),
+        .map((s) => this.pipeline.keepHeld(s.taskId, s.idempotencyKeyHash, s.instanceId)),
     );
     return due.length;
   }

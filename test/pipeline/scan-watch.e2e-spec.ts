@@ -9,7 +9,6 @@ import { WatchedScan, WatchList } from '../../src/queue/watch-list';
 import { ScanQueries } from '../../src/scans/scan-queries.service';
 import { ScanSubmissionService } from '../../src/scans/scan-submission.service';
 import { TasksService } from '../../src/tasks/tasks.service';
-import { IdempotencyService } from '../../src/idempotency/idempotency.service';
 import { CapacityLeases } from '../../src/scanners/capacity-leases.store';
 import { CircuitBreakers } from '../../src/scanners/circuit-breakers';
 import { NessusClients } from '../../src/scanners/nessus-clients.service';
@@ -198,9 +197,11 @@ describe('WatchList (real Redis)', () => {
       {} as ScanQueue,
       { client: () => ({ getScan }) } as unknown as NessusClients,
       { execute: (_id: string, fn: () => Promise<unknown>) => fn() } as unknown as CircuitBreakers,
-      new CapacityLeases(redis),
-      { keepAlive: async () => undefined } as unknown as IdempotencyService,
-      { leaseTtlMs: 60_000 } as ScanPipeline,
+      {
+        keepHeld: async (taskId: string, _key: string | null, instanceId: string) => {
+          await new CapacityLeases(redis).renew(instanceId, taskId, 60_000);
+        },
+      } as unknown as ScanPipeline,
     );
 
   async function parkOnly(ids: string[]): Promise<void> {
