@@ -108,7 +108,7 @@ export class ScanQueue {
   async unwatch(scan: WatchedScan): Promise<boolean> {
     if (!(await this.watchList.release(scan.taskId))) return false;
     const { taskId, traceId, seq, chain } = scan;
-    await this.advance({ taskId, traceId, seq, ...(chain ? { chain } : {}) }, scan.stepKey);
+    await this.advance({ taskId, traceId, seq, chain }, scan.stepKey);
     return true;
   }
 

@@ -64,7 +64,7 @@ export class ScanStepProcessor implements OnApplicationBootstrap, OnApplicationS
       const outcome = await this.pipeline.advance(taskId, job.data.seq ?? 0, stepOf(job));
       if (!outcome.next) return;
       const { chain } = job.data;
-      const next = { taskId, traceId, seq: outcome.seq, ...(chain ? { chain } : {}) };
+      const next = { taskId, traceId, seq: outcome.seq, chain };
       const stepKey = chain ? `${outcome.stepKey}:${chain}` : outcome.stepKey;
       if (outcome.watch) {
         const scan = { ...outcome.watch, ...next, stepKey };
