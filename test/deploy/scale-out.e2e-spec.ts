@@ -7,6 +7,7 @@ import { startSimulator, type SimulatorHandle } from '../../simulator/simulator'
 import { writeScannersYaml } from '../support/app-harness';
 import { startGateway, type GatewayProcess } from '../support/process-harness';
 import { deletePrefix, testRedisUrl, uniquePrefix } from '../support/test-redis';
+import { sleep } from '../support/wait-for';
 
 /**
  * Scale-out as deployed (SPEC §1, §4): one api process and two worker processes, each `node dist/main.js`,
@@ -33,8 +34,6 @@ interface TaskView {
   error?: string | null;
   results_summary: { hosts_scanned: number; total_vulnerabilities: number } | null;
 }
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 const BUILD_LOCK = '/tmp/nmg-build.lock';
 const MAIN = join(__dirname, '../../dist/main.js');

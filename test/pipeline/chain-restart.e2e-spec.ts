@@ -5,10 +5,9 @@ import { ScanSubmissionService } from '../../src/scans/scan-submission.service';
 import { TasksService } from '../../src/tasks/tasks.service';
 import { Reconciler } from '../../src/worker/reconciler.service';
 import { startTestApp, TestApp } from '../support/app-harness';
-import { waitFor } from '../support/wait-for';
+import { sleep, waitFor } from '../support/wait-for';
 
 const ctx = { clientId: 'anonymous', traceId: 'trace-chain-restart' };
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /**
  * A task's chain is started again by a wake (a lease was freed), the reconciler or a dead-letter retry.

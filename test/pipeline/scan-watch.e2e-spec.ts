@@ -17,10 +17,9 @@ import { ScanPipeline } from '../../src/worker/scan-pipeline.service';
 import { ScanWatcher } from '../../src/worker/scan-watcher.service';
 import { startTestApp, TestApp } from '../support/app-harness';
 import { deletePrefix, testRedisUrl, uniquePrefix } from '../support/test-redis';
-import { waitFor } from '../support/wait-for';
+import { sleep, waitFor } from '../support/wait-for';
 
 const ctx = { clientId: 'anonymous', traceId: 'trace-watch' };
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /**
  * Running scans are polled by the workers' watchers: a poll that finds nothing new queues no job and

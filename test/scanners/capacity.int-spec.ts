@@ -8,9 +8,9 @@ import { AppConfig } from '../../src/config/app-config';
 import { CapacityLeases } from '../../src/scanners/capacity-leases.store';
 import type { Candidate } from '../../src/scanners/round-robin';
 import { deletePrefix, testRedisUrl, uniquePrefix } from '../support/test-redis';
+import { sleep } from '../support/wait-for';
 
 const CHILD = join(__dirname, 'lease-child.ts');
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 interface Child {
   proc: ChildProcess;

@@ -15,3 +15,5 @@ export async function waitFor<T>(
   }
   return last;
 }
+
+export const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
