@@ -38,7 +38,7 @@ const SECRET_HEADERS = [
   'x-api-token',
 ];
 
-/** Header spellings as an HTTP client (axios) keeps them in its request config. */
+/** Header spellings as axios-style HTTP-client errors keep them in their request config (NessusErrors carry none). */
 const CLIENT_HEADERS = ['Authorization', 'X-ApiKeys', 'X-Cookie', 'X-API-Token', 'Cookie', ...SECRET_HEADERS];
 
 const key = (k: string) => (/^[A-Za-z_$][\w$]*$/.test(k) ? `.${k}` : `["${k}"]`);

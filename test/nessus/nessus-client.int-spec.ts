@@ -1,5 +1,7 @@
 import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import http from 'node:http';
 import https from 'node:https';
+import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startSimulator, type ScanStats, type SimulatorHandle } from '../../simulator/simulator';
@@ -467,5 +469,54 @@ describe('NessusClient against the simulator (HTTPS)', () => {
     const c = client({ tlsVerify: false, logger: { warn: (m) => warnings.push(m) } });
     expect((await c.serverStatus()).status).toBe('ready');
     expect(warnings).toEqual([expect.stringContaining('scanner-tls: tls_verify is false')]);
+  });
+});
+
+describe('NessusClient against a scanner that stops sending mid-download', () => {
+  let server: http.Server;
+  let dir: string;
+
+  beforeAll(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'nessus-stall-'));
+    // A scanner behind a path prefix whose export download sends a first part and then nothing.
+    server = http.createServer((req, res) => {
+      const json = (body: unknown) =>
+        res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(body));
+      if (req.method === 'POST' && req.url === '/nessus/scans/7/export') return json({ file: 1 });
+      if (req.url === '/nessus/scans/7/export/1/status') return json({ status: 'ready' });
+      if (req.url === '/nessus/scans/7/export/1/download') {
+        res.writeHead(200, { 'content-type': 'application/octet-stream' });
+        res.write('<NessusClientData_v2>'.padEnd(4096, ' '));
+        return;
+      }
+      res.writeHead(404).end('{"error":"not found"}');
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  });
+  afterAll(async () => {
+    server.closeAllConnections();
+    await new Promise((resolve) => server.close(resolve));
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  it('gives up after the call timeout of silence and leaves no partial file', async () => {
+    const { port } = server.address() as AddressInfo;
+    const c = new NessusClient({
+      instanceId: 'scanner-stall',
+      url: `http://127.0.0.1:${port}/nessus/`,
+      accessKey: 'a'.repeat(64),
+      secretKey: 'b'.repeat(64),
+      timeoutMs: 300,
+    });
+    const dest = join(dir, 'stalled.nessus');
+    try {
+      const err = await caught(c.exportNessus(7, dest, { pollIntervalMs: 10 }));
+      expect(err).toMatchObject({ kind: 'timeout', transient: true, instanceId: 'scanner-stall' });
+      expect(err.message).toBe('scanner-stall: export scan 7 failed: download stalled');
+      await expect(stat(dest)).rejects.toThrow();
+      await expect(stat(`${dest}.part`)).rejects.toThrow();
+    } finally {
+      c.close();
+    }
   });
 });

@@ -22,7 +22,9 @@ describe('Nessus error classification', () => {
     ['ECONNRESET', 'unreachable', true],
     ['ENOTFOUND', 'unreachable', true],
     ['ETIMEDOUT', 'timeout', true],
-    ['ECONNABORTED', 'timeout', true],
+    ['UND_ERR_HEADERS_TIMEOUT', 'timeout', true],
+    ['UND_ERR_BODY_TIMEOUT', 'timeout', true],
+    ['UND_ERR_SOCKET', 'unreachable', true],
     ['SELF_SIGNED_CERT_IN_CHAIN', 'unreachable', false],
     ['ERR_TLS_CERT_ALTNAME_INVALID', 'unreachable', false],
   ])('transport code %s is %s (transient %s)', (code, kind, transient) => {

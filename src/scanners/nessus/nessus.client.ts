@@ -1,8 +1,5 @@
-import axios, { type AxiosInstance, type AxiosResponse, type Method, type ResponseType } from 'axios';
 import { createWriteStream, readFileSync } from 'node:fs';
 import { rename, unlink } from 'node:fs/promises';
-import http from 'node:http';
-import https from 'node:https';
 import { Readable, Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -16,6 +13,7 @@ import {
   type NessusHostProgress,
   type NessusRunState,
 } from './nessus-status';
+import { FormData, Pool, type Dispatcher } from 'undici';
 
 export type { NessusScanSpec, SshCredentials } from './nessus-scan-settings';
 export type { NessusRunState } from './nessus-status';
@@ -65,11 +63,19 @@ export interface NessusScanListEntry {
   lastModified: number;
 }
 
+type Method = Dispatcher.HttpMethod;
+
+/** A scanner's answer: the status and the body, parsed as JSON (undefined if it is not), as text or as a stream. */
+interface Answer<T = unknown> {
+  status: number;
+  data: T;
+}
+
 interface CallOptions {
   data?: unknown;
   /** Create/launch/stop/delete: subject to the 412 "API is not available" rule. */
   scanWrite?: boolean;
-  responseType?: ResponseType;
+  responseType?: 'json' | 'text' | 'stream';
   /** No session or keys (server status, nessus6.js). */
   anonymous?: boolean;
   headers?: Record<string, string>;
@@ -86,8 +92,9 @@ const UUID_IN_NESSUS6 =
  */
 export class NessusClient {
   readonly instanceId: string;
-  private readonly http: AxiosInstance;
-  private readonly agent: http.Agent | https.Agent;
+  /** Keep-alive connections to the scanner's origin; `basePath` is any path its URL has beyond that. */
+  private readonly pool: Pool;
+  private readonly basePath: string;
   private readonly useSession: boolean;
   private readonly timeoutMs: number;
   private readonly logger: NessusClientLogger;
@@ -112,29 +119,20 @@ export class NessusClient {
     this.uiToken = mode === 'auto' || mode === 'off' ? null : mode;
 
     const base = new URL(opts.url);
+    this.basePath = base.pathname.replace(/\/+$/, '');
+    let tls: { rejectUnauthorized: boolean; ca?: Buffer } | undefined;
     if (base.protocol === 'https:') {
       const verify = opts.tlsVerify !== false;
       if (!verify) {
         this.logger.warn(`${opts.instanceId}: tls_verify is false, the scanner's certificate is not checked`);
       }
-      this.agent = new https.Agent({
-        keepAlive: true,
-        rejectUnauthorized: verify,
-        ca: opts.caFile ? readFileSync(opts.caFile) : undefined,
-      });
-    } else {
-      this.agent = new http.Agent({ keepAlive: true });
+      tls = { rejectUnauthorized: verify, ca: opts.caFile ? readFileSync(opts.caFile) : undefined };
     }
-    this.http = axios.create({
-      baseURL: opts.url.replace(/\/+$/, ''),
-      timeout: this.timeoutMs,
-      httpAgent: this.agent,
-      httpsAgent: this.agent,
-      proxy: false,
-      maxRedirects: 0,
-      validateStatus: () => true,
-      transitional: { clarifyTimeoutError: true, silentJSONParsing: true, forcedJSONParsing: true },
-      headers: { Accept: 'application/json' },
+    // Timeouts are "no answer for that long": to connect, to the headers, and between body chunks.
+    this.pool = new Pool(base.origin, {
+      connect: { timeout: this.timeoutMs, ...tls },
+      headersTimeout: this.timeoutMs,
+      bodyTimeout: this.timeoutMs,
     });
   }
 
@@ -340,7 +338,6 @@ export class NessusClient {
         cb(null, chunk);
       },
     });
-    const idle = this.idleGuard(res.data);
     try {
       await pipeline(res.data, counter, createWriteStream(part));
       await rename(part, destPath);
@@ -348,35 +345,19 @@ export class NessusClient {
       await unlink(part).catch(() => undefined);
       if (err instanceof NessusError) throw err;
       const e = err as NodeJS.ErrnoException;
-      if (idle.fired) throw new NessusError('timeout', this.instanceId, op, 'download stalled');
+      // The pool's body timeout: the scanner sent nothing for timeoutMs.
+      if (e.code === 'UND_ERR_BODY_TIMEOUT')
+        throw new NessusError('timeout', this.instanceId, op, 'download stalled');
       if (e.code && /^E(NOSPC|ACCES|PERM|ROFS|NOENT|ISDIR|EXIST)$/.test(e.code)) {
         throw new Error(`${this.instanceId}: ${op} failed: cannot write the export file (${e.code})`);
       }
       throw transportError(this.instanceId, op, e.code, e.message);
-    } finally {
-      idle.clear();
     }
     return { bytes };
   }
 
   close(): void {
-    this.agent.destroy();
-  }
-
-  /** Destroys a download that stays silent for timeoutMs, like the per-call timeout of other calls. */
-  private idleGuard(stream: Readable): { fired: boolean; clear(): void } {
-    let timer: NodeJS.Timeout;
-    const state = { fired: false, clear: () => clearTimeout(timer) };
-    const arm = () => {
-      clearTimeout(timer);
-      timer = setTimeout(() => {
-        state.fired = true;
-        stream.destroy(new Error('download idle timeout'));
-      }, this.timeoutMs);
-    };
-    arm();
-    stream.on('data', arm);
-    return state;
+    void this.pool.destroy().catch(() => undefined);
   }
 
   private async templateUuid(name: string): Promise<string> {
@@ -435,12 +416,7 @@ export class NessusClient {
     return true;
   }
 
-  private async call<T>(
-    op: string,
-    method: Method,
-    path: string,
-    o: CallOptions = {},
-  ): Promise<AxiosResponse<T>> {
+  private async call<T>(op: string, method: Method, path: string, o: CallOptions = {}): Promise<Answer<T>> {
     try {
       const res = await this.authenticatedCall<T>(op, method, path, o);
       this.opts.onCall?.(op, 'ok');
@@ -457,13 +433,13 @@ export class NessusClient {
     method: Method,
     path: string,
     o: CallOptions,
-  ): Promise<AxiosResponse<T>> {
+  ): Promise<Answer<T>> {
     if (!o.anonymous && this.useSession && !this.sessionToken) await this.login();
     let relogged = false;
     let tokenFetched = false;
     for (;;) {
       const res = await this.send(op, method, path, o);
-      if (res.status >= 200 && res.status < 300) return res as AxiosResponse<T>;
+      if (res.status >= 200 && res.status < 300) return res as Answer<T>;
       if (o.responseType === 'stream') await drainError(res);
       if (res.status === 401 && !o.anonymous && this.useSession && !relogged) {
         relogged = true;
@@ -487,26 +463,38 @@ export class NessusClient {
     }
   }
 
-  private async send(op: string, method: Method, path: string, o: CallOptions): Promise<AxiosResponse> {
-    const headers: Record<string, string> = { ...(o.headers ?? {}) };
+  private async send(op: string, method: Method, path: string, o: CallOptions): Promise<Answer> {
+    const headers: Record<string, string> = { Accept: 'application/json', ...(o.headers ?? {}) };
     if (!o.anonymous) {
       if (this.useSession && this.sessionToken) headers['X-Cookie'] = `token=${this.sessionToken}`;
       else if (!this.useSession)
         headers['X-ApiKeys'] = `accessKey=${this.opts.accessKey}; secretKey=${this.opts.secretKey}`;
       if (this.uiToken && this.opts.apiToken !== 'off') headers['X-API-Token'] = this.uiToken;
     }
+    let body: string | FormData | undefined;
+    if (o.data instanceof FormData) body = o.data;
+    else if (o.data !== undefined) {
+      body = JSON.stringify(o.data);
+      headers['Content-Type'] = 'application/json';
+    }
     try {
-      return await this.http.request({
-        method,
-        url: path,
-        data: o.data,
-        headers,
-        responseType: o.responseType ?? (path.endsWith('.js') ? 'text' : 'json'),
-      });
+      const res = await this.pool.request({ method, path: this.basePath + path, headers, body });
+      const kind = o.responseType ?? (path.endsWith('.js') ? 'text' : 'json');
+      if (kind === 'stream') return { status: res.statusCode, data: res.body };
+      const text = await res.body.text();
+      return { status: res.statusCode, data: kind === 'text' ? text : parseJson(text) };
     } catch (err) {
       const e = err as { code?: string; message?: string; cause?: { code?: string } };
       throw transportError(this.instanceId, op, e.code ?? e.cause?.code, String(e.message ?? ''));
     }
+  }
+}
+
+function parseJson(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return undefined;
   }
 }
 
@@ -517,15 +505,11 @@ function errorText(data: unknown): string | undefined {
   return undefined;
 }
 
-async function drainError(res: AxiosResponse): Promise<void> {
-  const stream = res.data as Readable;
+/** Reads an error answer that was asked for as a stream, so its `error` field can be reported. */
+async function drainError(res: Answer): Promise<void> {
   let text = '';
-  for await (const chunk of stream) {
+  for await (const chunk of res.data as Readable) {
     if (text.length < 1024) text += String(chunk);
   }
-  try {
-    res.data = JSON.parse(text);
-  } catch {
-    res.data = undefined;
-  }
+  res.data = parseJson(text);
 }
