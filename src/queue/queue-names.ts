@@ -1,3 +1,5 @@
+import type { NessusRunState } from '../scanners/nessus/nessus-status';
+
 /** Bull queue names. */
 export enum QueueName {
   /** Every step of every scan: short, idempotent jobs driven by the task file. */
@@ -22,4 +24,14 @@ export interface AdvanceJobData {
    * new chain reusing the old chain's ids would end at its first wait.
    */
   chain?: string;
+  /** What a watcher saw of the scan when it handed this poll back, so the step need not ask Nessus again. */
+  seen?: SeenScan;
+}
+
+/** A scan's state and progress as one `GET /scans/{id}` answered, and when (ms since the epoch). */
+export interface SeenScan {
+  state: NessusRunState;
+  nessusStatus: string;
+  progress: number;
+  atMs: number;
 }

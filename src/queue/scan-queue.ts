@@ -4,7 +4,7 @@ import type { Job, JobStatus, Queue } from 'bull';
 import { randomBytes } from 'node:crypto';
 import { RedisService } from '../common/redis/redis.service';
 import { UnavailableError } from '../common/errors';
-import { AdvanceJobData, QueueName, ScanJob } from './queue-names';
+import { AdvanceJobData, QueueName, ScanJob, SeenScan } from './queue-names';
 import { WatchedScan, WatchList } from './watch-list';
 
 const CHAIN_TTL_SECONDS = 30 * 86400;
@@ -104,11 +104,14 @@ export class ScanQueue {
     }
   }
 
-  /** Turns a watched scan back into its poll step, due now; false when someone else already did. */
-  async unwatch(scan: WatchedScan): Promise<boolean> {
+  /**
+   * Turns a watched scan back into its poll step, due now, with what the watcher `seen` of it if it
+   * asked Nessus; false when someone else already did.
+   */
+  async unwatch(scan: WatchedScan, seen?: SeenScan): Promise<boolean> {
     if (!(await this.watchList.release(scan.taskId))) return false;
     const { taskId, traceId, seq, chain } = scan;
-    await this.advance({ taskId, traceId, seq, chain }, scan.stepKey);
+    await this.advance({ taskId, traceId, seq, chain, seen }, scan.stepKey);
     return true;
   }
 

@@ -7,6 +7,7 @@ import { withRedisLock } from '../common/redis/redis-lock';
 import { RedisService } from '../common/redis/redis.service';
 import { IdempotencyService } from '../idempotency/idempotency.service';
 import { CredentialVault } from '../queue/credential-vault';
+import type { SeenScan } from '../queue/queue-names';
 import type { WatchedScan } from '../queue/watch-list';
 import { WaitingLine } from '../queue/waiting-line';
 import { NessusReportError } from '../results/ingest';
@@ -47,7 +48,7 @@ function nextStep(step: string, version: number, delayMs = 0, seq = 0): NextStep
 }
 
 /** The progress a running scan's task shows: 100 only once its results are parsed. */
-export function runningProgress(info: NessusScanInfo): number {
+export function runningProgress(info: Pick<NessusScanInfo, 'progress'>): number {
   return Math.min(99, info.progress);
 }
 
@@ -106,12 +107,14 @@ export class ScanPipeline {
    * one runs at a time across all workers: a stalled job that Bull hands to a second worker, or a
    * re-seeded chain racing the old one, waits instead of creating or launching a second Nessus scan. A
    * poll only reads Nessus and writes through the version check, so it runs without: it is most steps.
+   * `seen` is what a watcher saw of the scan when it handed the poll back.
    */
-  async advance(taskId: string, seq: number, step?: string): Promise<StepOutcome> {
+  async advance(taskId: string, seq: number, step?: string, seen?: SeenScan): Promise<StepOutcome> {
     if (step === 'poll') {
       const task = await this.load(taskId);
       if (!task) return { next: false };
-      if (task.phase === 'scanning' && !TERMINAL_STATUSES.has(task.status)) return this.run(task, seq);
+      if (task.phase === 'scanning' && !TERMINAL_STATUSES.has(task.status))
+        return this.run(task, seq, false, seen);
     }
     const lockKey = this.redis.key('lock', 'task', taskId);
     const held = await withRedisLock(this.redis.client, lockKey, STEP_LOCK_TTL_MS, () =>
@@ -155,7 +158,7 @@ export class ScanPipeline {
     }
   }
 
-  private async run(task: Task, seq: number, fresh = false): Promise<StepOutcome> {
+  private async run(task: Task, seq: number, fresh = false, seen?: SeenScan): Promise<StepOutcome> {
     const taskId = task.task_id;
     bindTraceFields({ task_id: task.task_id, trace_id: task.trace_id });
     if (TERMINAL_STATUSES.has(task.status)) {
@@ -164,7 +167,7 @@ export class ScanPipeline {
     }
     await this.keepHeld(task.task_id, task.idempotency_key_hash, task.scanner_instance);
     try {
-      return await this.step(task, seq, fresh);
+      return await this.step(task, seq, fresh, seen);
     } catch (err) {
       if (err instanceof ConflictError) {
         // Someone else changed the task (a cancel, another worker): re-read it and go on from there.
@@ -191,7 +194,7 @@ export class ScanPipeline {
    * fresh create follows a task's first admission (no scan to adopt yet) and a fresh launch follows the
    * create of a scan that nothing launched (the task did not name it before).
    */
-  private step(task: Task, seq: number, fresh: boolean): Promise<StepOutcome> {
+  private step(task: Task, seq: number, fresh: boolean, seen?: SeenScan): Promise<StepOutcome> {
     switch (task.phase) {
       case 'waiting_for_scanner':
         return this.admit(task, seq);
@@ -200,7 +203,7 @@ export class ScanPipeline {
       case 'launching':
         return this.launch(task, fresh);
       case 'scanning':
-        return this.poll(task, seq);
+        return this.poll(task, seq, seen);
       case 'exporting':
         return this.export(task);
       case 'parsing':
@@ -285,7 +288,7 @@ export class ScanPipeline {
     return this.nextPoll(running, 0);
   }
 
-  private async poll(task: Task, seq: number): Promise<StepOutcome> {
+  private async poll(task: Task, seq: number, seen?: SeenScan): Promise<StepOutcome> {
     const instanceId = task.scanner_instance!;
     const scanId = task.nessus_scan_id!;
     if (Date.now() > this.deadlineMs(task)) {
@@ -296,10 +299,12 @@ export class ScanPipeline {
       });
       return this.settleAfterWrite(task.task_id);
     }
-    let info;
+    // A watcher's answer from within the interval is as good as asking again.
+    let info: Omit<SeenScan, 'atMs'> | undefined =
+      seen && Date.now() - seen.atMs < this.pollDelayMs() ? seen : undefined;
     try {
       const client = this.clients.client(instanceId);
-      info = await this.breakers.execute(instanceId, () =>
+      info ??= await this.breakers.execute(instanceId, () =>
         client.getScan(scanId, task.resolved_targets.length),
       );
     } catch (err) {

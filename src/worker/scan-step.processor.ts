@@ -61,7 +61,7 @@ export class ScanStepProcessor implements OnApplicationBootstrap, OnApplicationS
         return;
       }
       this.log.debug(`task ${taskId}: step ${job.id}, attempt ${job.attemptsMade + 1}`);
-      const outcome = await this.pipeline.advance(taskId, job.data.seq ?? 0, stepOf(job));
+      const outcome = await this.pipeline.advance(taskId, job.data.seq ?? 0, stepOf(job), job.data.seen);
       if (!outcome.next) return;
       const { chain } = job.data;
       const next = { taskId, traceId, seq: outcome.seq, chain };

@@ -2,6 +2,7 @@ import { Injectable, Logger, OnApplicationBootstrap, OnApplicationShutdown } fro
 import { setTimeout as sleep } from 'node:timers/promises';
 import { AppConfig } from '../config/app-config';
 import { runWithTraceFields } from '../common/logging/trace-context';
+import type { SeenScan } from '../queue/queue-names';
 import { ScanQueue } from '../queue/scan-queue';
 import { WatchedScan, WatchList } from '../queue/watch-list';
 import { CircuitBreakers } from '../scanners/circuit-breakers';
@@ -77,8 +78,9 @@ export class ScanWatcher implements OnApplicationBootstrap, OnApplicationShutdow
           continue;
         }
         await runWithTraceFields({ task_id: taskId, trace_id: scan.traceId }, async () => {
-          if (await this.unchanged(scan, failures)) unchanged.push(scan);
-          else await this.queue.unwatch(scan);
+          const poll = await this.poll(scan, failures);
+          if (poll === 'unchanged') unchanged.push(scan);
+          else await this.queue.unwatch(scan, poll.seen);
         });
       }
     };
@@ -107,30 +109,33 @@ export class ScanWatcher implements OnApplicationBootstrap, OnApplicationShutdow
   }
 
   /**
-   * True when Nessus shows the scan running with the progress the task already has, or could not be
-   * asked for a passing reason (counted in `failures`).
+   * 'unchanged' when Nessus shows the scan running with the progress the task already has, or could not
+   * be asked for a passing reason (counted in `failures`); otherwise what the poll step gets to judge,
+   * with what Nessus answered if it did.
    */
-  private async unchanged(
+  private async poll(
     scan: WatchedScan,
     failures: Map<string, { count: number; message: string }>,
-  ): Promise<boolean> {
-    if (Date.now() > scan.deadlineMs) return false;
+  ): Promise<'unchanged' | { seen?: SeenScan }> {
+    if (Date.now() > scan.deadlineMs) return {};
     try {
       const client = this.clients.client(scan.instanceId);
       const info = await this.breakers.execute(scan.instanceId, () =>
         client.getScan(scan.scanId, scan.hosts),
       );
-      return !isTerminalState(info.state) && runningProgress(info) === scan.progress;
+      if (!isTerminalState(info.state) && runningProgress(info) === scan.progress) return 'unchanged';
+      const { state, nessusStatus, progress } = info;
+      return { seen: { state, nessusStatus, progress, atMs: Date.now() } };
     } catch (err) {
       // As in a poll step, a running scan outlives a scanner hiccup; any other error is the step's to judge.
-      if (!isTransient(err)) return false;
+      if (!isTransient(err)) return {};
       this.log.debug(`task ${scan.taskId}: poll failed (${(err as Error).message}); will poll again`);
-      const seen = failures.get(scan.instanceId);
+      const earlier = failures.get(scan.instanceId);
       failures.set(scan.instanceId, {
-        count: (seen?.count ?? 0) + 1,
-        message: seen?.message ?? (err as Error).message,
+        count: (earlier?.count ?? 0) + 1,
+        message: earlier?.message ?? (err as Error).message,
       });
-      return true;
+      return 'unchanged';
     }
   }
 }

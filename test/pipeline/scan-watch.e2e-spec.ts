@@ -127,6 +127,35 @@ describe('watching running scans (one worker, real Redis and Bull, simulator ove
     expect(sim.control(0).stats().created_by_name[`orch-${taskId}`]).toBe(1);
     await t.app.get(ScanQueries).cancel(taskId, ctx.clientId);
   });
+
+  it('hands what a watcher saw to the poll step: a finished scan is asked about once, not again by the step', async () => {
+    const taskId = await runningScan('192.0.2.74');
+    await waitFor(
+      () => scanQueue.chainStatus(taskId),
+      (c) => c.live && !!c.pointer?.includes(':watch:'),
+    );
+    const scanId = (await tasks.get(taskId)).nessus_scan_id;
+    const client = t.app.get(NessusClients).client('scanner1');
+    const getScan = client.getScan.bind(client);
+    const answers: string[] = [];
+    const spy = jest.spyOn(client, 'getScan').mockImplementation(async (id, hosts) => {
+      const info = await getScan(id, hosts);
+      if (id === scanId) answers.push(info.state);
+      return info;
+    });
+    try {
+      // Every running scan is done by its next poll.
+      await sim.control(0).setScenario({ scanDurationMs: 1 });
+      await waitFor(
+        () => tasks.get(taskId),
+        (task) => task.status === 'completed',
+      );
+      expect(answers.filter((state) => state !== 'running')).toEqual(['completed']);
+    } finally {
+      spy.mockRestore();
+      await sim.control(0).setScenario({ scanDurationMs: 6 * 3600_000 });
+    }
+  });
 });
 
 describe('WatchList (real Redis)', () => {
