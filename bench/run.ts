@@ -8,6 +8,7 @@ const BENCHMARKS = [
   'mcp',
   'tracking',
   'lifecycle',
+  'nessus',
   'parse',
   'list',
   'footprint',
