@@ -298,12 +298,17 @@ describe('NessusClient against the simulator (HTTP)', () => {
     expect((await caught(c.exportNessus(9999, join(dir, 'none.nessus')))).kind).toBe('not_found');
   });
 
-  it('classifies an outage: refused connections are unreachable, 503 is a server error, both transient', async () => {
+  it('classifies an outage: refused or reset connections are unreachable, 503 is a server error, all transient', async () => {
     const c = client();
     await c.listScans();
     await sim.control(0).setScenario({ down: 'refuse' });
     const refused = await caught(c.listScans());
     expect(refused).toMatchObject({ kind: 'unreachable', transient: true, instanceId: 'scanner1' });
+
+    await sim.control(0).setScenario({ down: 'reset' });
+    const reset = await caught(c.listScans());
+    expect(reset).toMatchObject({ kind: 'unreachable', transient: true, instanceId: 'scanner1' });
+    expect(reset.message).toMatch(/^scanner1: list scans failed: scanner unreachable \(/);
 
     await sim.control(0).setScenario({ down: '503' });
     expect(await caught(c.listScans())).toMatchObject({ kind: 'server', httpStatus: 503, transient: true });
