@@ -3,6 +3,7 @@ import { rename, unlink } from 'node:fs/promises';
 import { Readable, Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { FormData, Pool, type Dispatcher } from 'undici';
 import { ValidationError } from '../../common/errors';
 import { NessusError, httpError, transportError } from './nessus-errors';
 import { buildCreateScanPayload, type NessusScanSpec } from './nessus-scan-settings';
@@ -13,7 +14,6 @@ import {
   type NessusHostProgress,
   type NessusRunState,
 } from './nessus-status';
-import { FormData, Pool, type Dispatcher } from 'undici';
 
 export type { NessusScanSpec, SshCredentials } from './nessus-scan-settings';
 export type { NessusRunState } from './nessus-status';
@@ -65,7 +65,7 @@ export interface NessusScanListEntry {
 
 type Method = Dispatcher.HttpMethod;
 
-/** A scanner's answer: the status and the body, parsed as JSON (undefined if it is not), as text or as a stream. */
+/** A scanner's answer: its status, and its body as JSON (undefined when not JSON), text or a stream. */
 interface Answer<T = unknown> {
   status: number;
   data: T;
