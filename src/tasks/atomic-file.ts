@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { link, open, rename, unlink } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 
-/** Suffix of every temporary file; anything ending in it inside a task directory may be swept at start. */
+/** Suffix of every temporary file; anything ending in it inside a task directory may be swept by housekeeping. */
 export const TEMP_SUFFIX = '.tmp';
 
 function tempPathFor(target: string): string {

@@ -1,6 +1,6 @@
 import { mkdir, opendir, readFile, rm, stat } from 'node:fs/promises';
 import { join, resolve, sep } from 'node:path';
-import { Injectable, Logger, OnModuleInit } from '@nestjs/common';
+import { Injectable, OnModuleInit } from '@nestjs/common';
 import * as lockfile from 'proper-lockfile';
 import { ConflictError, NotFoundError, UnavailableError, ValidationError } from '../common/errors';
 import { AppConfig } from '../config/app-config';
@@ -35,7 +35,6 @@ function malformed(taskId: unknown): ValidationError {
  */
 @Injectable()
 export class FileTaskStore extends TaskStore implements OnModuleInit {
-  private readonly log = new Logger(FileTaskStore.name);
   readonly dataDir: string;
 
   constructor(config: AppConfig) {
@@ -45,11 +44,6 @@ export class FileTaskStore extends TaskStore implements OnModuleInit {
 
   async onModuleInit(): Promise<void> {
     await this.init();
-    // A sweep over 100k directories takes a while; start-up does not wait for it.
-    void this.removeLeftoverTempFiles().then(
-      (n) => n > 0 && this.log.log(`removed ${n} leftover temporary file(s) from ${this.dataDir}`),
-      (err: Error) => this.log.warn(`sweeping temporary files failed: ${err.message}`),
-    );
   }
 
   /** Creates DATA_DIR if needed. */
@@ -172,10 +166,7 @@ export class FileTaskStore extends TaskStore implements OnModuleInit {
     await fsyncDir(this.dataDir);
   }
 
-  /**
-   * Removes `*.tmp` files older than `olderThanMs` from task directories: what a writer killed between
-   * writing its temp file and renaming it left behind. Younger ones may belong to a live writer.
-   */
+  /** Removes `*.tmp` files older than `olderThanMs` from task directories (see TaskStore). */
   async removeLeftoverTempFiles(olderThanMs = TEMP_MAX_AGE_MS): Promise<number> {
     const cutoff = Date.now() - olderThanMs;
     let removed = 0;

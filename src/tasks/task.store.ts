@@ -58,4 +58,10 @@ export abstract class TaskStore {
 
   /** Removes the task and its directory; a missing task is not an error. */
   abstract delete(taskId: string): Promise<void>;
+
+  /**
+   * Removes what writers killed mid-write left behind, if older than `olderThanMs` (younger ones may
+   * belong to a live writer); returns how many. It visits every task, so housekeeping runs it daily.
+   */
+  abstract removeLeftoverTempFiles(olderThanMs?: number): Promise<number>;
 }

@@ -17,6 +17,8 @@ export const HOUSEKEEPING_INTERVAL_MS = 3_600_000;
 const LOCK_TTL_MS = 60_000;
 const HOUR_MS = 3_600_000;
 const DAY_MS = 24 * HOUR_MS;
+/** The sweep for leftover temporary files reads every task directory: once a day is enough. */
+const TEMP_SWEEP_EVERY_SECONDS = 86_400;
 
 /** What one housekeeping run did. */
 export interface HousekeepingSummary {
@@ -26,6 +28,8 @@ export interface HousekeepingSummary {
   removed_task_ids: string[];
   bytes_freed: number;
   nessus_scans_deleted: number;
+  /** Temporary files of writers killed mid-write removed (by the day's first run; 0 in the others). */
+  temp_files_removed: number;
   /** Tasks or Nessus scans that could not be removed this time (tried again on the next run). */
   errors: number;
 }
@@ -90,7 +94,8 @@ function mib(bytes: number): string {
  * Worker-mode clean-up, one worker at a time (a Redis lock): deletes the directories of finished tasks
  * after COMPLETED_TTL_DAYS (completed) or FAILED_TTL_DAYS (failed, timeout, cancelled), and deletes a
  * finished task's scan from Nessus NESSUS_SCAN_RETENTION_HOURS after it ended. An unfinished task is
- * never touched. Runs shortly after start, then hourly; each run logs one summary line.
+ * never touched. The day's first run also removes the temporary files of writers killed mid-write. Runs
+ * shortly after start, then hourly; each run logs one summary line.
  */
 @Injectable()
 export class HousekeepingService implements OnApplicationBootstrap, OnApplicationShutdown {
@@ -141,6 +146,11 @@ export class HousekeepingService implements OnApplicationBootstrap, OnApplicatio
     return pass.acquired ? pass.value : null;
   }
 
+  /** Set (with a day's TTL) by the run that swept temporary files. */
+  private get tempSweepKey(): string {
+    return this.redis.key('housekeeping', 'temp-sweep');
+  }
+
   /** One pass over every stored task, judged against `now`. */
   async runOnce(now = new Date()): Promise<HousekeepingSummary> {
     const summary: HousekeepingSummary = {
@@ -149,6 +159,7 @@ export class HousekeepingService implements OnApplicationBootstrap, OnApplicatio
       removed_task_ids: [],
       bytes_freed: 0,
       nessus_scans_deleted: 0,
+      temp_files_removed: 0,
       errors: 0,
     };
     for await (const taskId of this.tasks.store.listIds()) {
@@ -163,6 +174,7 @@ export class HousekeepingService implements OnApplicationBootstrap, OnApplicatio
       }
       if (task) await this.tidy(task, now.getTime(), summary);
     }
+    await this.sweepTempFiles(summary);
     this.metrics?.housekeepingRun(summary);
     const removed = summary.removed_task_ids;
     const shown =
@@ -171,9 +183,21 @@ export class HousekeepingService implements OnApplicationBootstrap, OnApplicatio
         : removed.join(', ');
     this.log.log(
       `housekeeping: checked ${summary.checked} task(s); removed ${summary.tasks_removed} (${mib(summary.bytes_freed)} freed)` +
-        `${removed.length ? `: ${shown}` : ''}; deleted ${summary.nessus_scans_deleted} Nessus scan(s); ${summary.errors} error(s)`,
+        `${removed.length ? `: ${shown}` : ''}; deleted ${summary.nessus_scans_deleted} Nessus scan(s); ` +
+        `removed ${summary.temp_files_removed} leftover temporary file(s); ${summary.errors} error(s)`,
     );
     return summary;
+  }
+
+  private async sweepTempFiles(summary: HousekeepingSummary): Promise<void> {
+    const first = await this.redis.client.set(this.tempSweepKey, '1', 'EX', TEMP_SWEEP_EVERY_SECONDS, 'NX');
+    if (first !== 'OK') return;
+    try {
+      summary.temp_files_removed = await this.tasks.store.removeLeftoverTempFiles();
+    } catch (err) {
+      summary.errors++;
+      this.log.warn(`housekeeping: sweeping temporary files failed: ${(err as Error).message}`);
+    }
   }
 
   private async tidy(task: Task, nowMs: number, summary: HousekeepingSummary): Promise<void> {

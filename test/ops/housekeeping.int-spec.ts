@@ -1,6 +1,6 @@
 import { Test, TestingModule } from '@nestjs/testing';
 import Redis from 'ioredis';
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startSimulator, SimulatorHandle } from '../../simulator/simulator';
@@ -180,6 +180,36 @@ describe('housekeeping (real files, real Redis, simulator)', () => {
     expect(retried).toMatchObject({ nessus_scans_deleted: 1, errors: 0 });
     expect(sim.control(0).stats().deleted).toBe(deletedBefore + 1);
     expect((await tasks.get(task.task_id)).status).toBe('completed');
+  });
+
+  it("removes the temporary files of writers killed mid-write, in the day's first run only", async () => {
+    const task = await craft('running', HOUR);
+    const taskDir = tasks.taskDir(task.task_id);
+    const leftover = (name: string) => {
+      const file = join(taskDir, name);
+      writeFileSync(file, '{"half":');
+      const hourAgo = new Date(Date.now() - HOUR);
+      utimesSync(file, hourAgo, hourAgo);
+      return file;
+    };
+    // Another run today (an earlier test's) already swept.
+    await redis.client.del(redis.key('housekeeping', 'temp-sweep'));
+    const killed = leftover('task.json.4242.deadbeef.tmp');
+    const writing = join(taskDir, 'task.json.4243.cafebabe.tmp');
+    writeFileSync(writing, '{"half":');
+
+    const first = await housekeeping.runOnce(NOW);
+    expect(first).toMatchObject({ temp_files_removed: 1, errors: 0 });
+    expect(existsSync(killed)).toBe(false);
+    // Younger than a minute: it may belong to a live writer.
+    expect(existsSync(writing)).toBe(true);
+    expect((await tasks.get(task.task_id)).status).toBe('running');
+
+    const laterToday = leftover('task.json.4244.feedface.tmp');
+    expect(await housekeeping.runOnce(NOW)).toMatchObject({ temp_files_removed: 0 });
+    expect(existsSync(laterToday)).toBe(true);
+    rmSync(writing);
+    rmSync(laterToday);
   });
 
   it('skips the run while another worker holds the housekeeping lock', async () => {

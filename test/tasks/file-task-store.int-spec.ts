@@ -220,7 +220,7 @@ describe('FileTaskStore under crashes and concurrent processes', () => {
     }
   });
 
-  it('sweeps leftover temp files of dead writers at start, but not a live writer’s fresh one', async () => {
+  it('sweeps leftover temp files of dead writers, but not a live writer’s fresh one', async () => {
     const task = sample();
     await store.create(task);
     const dir = store.taskDir(task.task_id);
