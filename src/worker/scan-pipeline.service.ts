@@ -58,6 +58,8 @@ const backoffMs = (seq: number) => WAIT_FOR_SCANNER_MS[Math.min(seq, WAIT_FOR_SC
 const STEP_LOCK_TTL_MS = 15_000;
 /** Bounds the steps one job runs back to back (a task being re-read after conflicts included). */
 const MAX_INLINE_STEPS = 6;
+/** A watcher's answer is used for this long at least, also with a poll interval of a second or two. */
+const SEEN_MIN_USABLE_MS = 10_000;
 
 /**
  * Advances one task by one short, idempotent step, deciding from its task file alone:
@@ -300,8 +302,9 @@ export class ScanPipeline {
       return this.settleAfterWrite(task.task_id);
     }
     // A watcher's answer from within the interval is as good as asking again.
+    const usableMs = Math.max(this.pollDelayMs(), SEEN_MIN_USABLE_MS);
     let info: Omit<SeenScan, 'atMs'> | undefined =
-      seen && Date.now() - seen.atMs < this.pollDelayMs() ? seen : undefined;
+      seen && Date.now() - seen.atMs < usableMs ? seen : undefined;
     try {
       const client = this.clients.client(instanceId);
       info ??= await this.breakers.execute(instanceId, () =>
