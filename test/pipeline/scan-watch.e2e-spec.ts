@@ -38,6 +38,13 @@ describe('watching running scans (one worker, real Redis and Bull, simulator ove
     (await scanQueue.queue.getJobs(states)).filter((j) => j?.data.taskId === taskId);
   const queuedJobsOf = (taskId: string) => jobsOf(taskId, ['waiting', 'delayed', 'active']);
 
+  /** Waits until the task's chain pointer names its watch and the watch is live. */
+  const untilWatched = (taskId: string) =>
+    waitFor(
+      () => scanQueue.chainStatus(taskId),
+      (c) => c.live && !!c.pointer?.includes(':watch:'),
+    );
+
   /** A scan that runs for hours: its progress does not move during a test. */
   async function runningScan(target: string): Promise<string> {
     const submitted = await t.app
@@ -89,10 +96,7 @@ describe('watching running scans (one worker, real Redis and Bull, simulator ove
 
   it('lets a cancelled scan go: it leaves the watch and its lease is not renewed again', async () => {
     const taskId = await runningScan('192.0.2.72');
-    await waitFor(
-      () => scanQueue.chainStatus(taskId),
-      (c) => c.live && !!c.pointer?.includes(':watch:'),
-    );
+    await untilWatched(taskId);
     expect((await t.app.get(ScanQueries).cancel(taskId, ctx.clientId)).status).toBe('cancelled');
     expect(await t.app.get(WatchList).isWatched(taskId)).toBe(false);
     await sleep(2500);
@@ -109,20 +113,14 @@ describe('watching running scans (one worker, real Redis and Bull, simulator ove
 
   it('re-seeds a scan whose watch was lost between the watch and its poll step, and watches it again', async () => {
     const taskId = await runningScan('192.0.2.73');
-    await waitFor(
-      () => scanQueue.chainStatus(taskId),
-      (c) => c.live && !!c.pointer?.includes(':watch:'),
-    );
+    await untilWatched(taskId);
     // A worker that took the scan out of the watch and died before queueing its poll step.
     expect(await t.app.get(WatchList).release(taskId)).toBe(true);
     expect((await scanQueue.chainStatus(taskId)).live).toBe(false);
     const reconciler = t.app.get(Reconciler);
     reconciler.settleMs = 200;
     expect((await reconciler.reconcile()).reseeded).toEqual([taskId]);
-    await waitFor(
-      () => scanQueue.chainStatus(taskId),
-      (c) => c.live && !!c.pointer?.includes(':watch:'),
-    );
+    await untilWatched(taskId);
     expect((await tasks.get(taskId)).status).toBe('running');
     expect(sim.control(0).stats().created_by_name[`orch-${taskId}`]).toBe(1);
     await t.app.get(ScanQueries).cancel(taskId, ctx.clientId);
@@ -130,10 +128,7 @@ describe('watching running scans (one worker, real Redis and Bull, simulator ove
 
   it('hands what a watcher saw to the poll step: a finished scan is asked about once, not again by the step', async () => {
     const taskId = await runningScan('192.0.2.74');
-    await waitFor(
-      () => scanQueue.chainStatus(taskId),
-      (c) => c.live && !!c.pointer?.includes(':watch:'),
-    );
+    await untilWatched(taskId);
     const scanId = (await tasks.get(taskId)).nessus_scan_id;
     const client = t.app.get(NessusClients).client('scanner1');
     const getScan = client.getScan.bind(client);
