@@ -24,6 +24,11 @@ export function stepOf(job: Job<AdvanceJobData>): string {
     .split(':')[0];
 }
 
+/** What a caller gets when Redis refused a chain write: a 503 asking to retry. */
+function queueUnavailable(err: unknown): UnavailableError {
+  return new UnavailableError(`the queue is unavailable (${(err as Error).message}); retry shortly`);
+}
+
 /**
  * Producer for the scan-steps queue. Each task has one live chain of advance jobs: the id of its current
  * job is kept in Redis, and a job whose id is not the task's current one stops (so a reconciler re-seed
@@ -52,7 +57,7 @@ export class ScanQueue {
       await this.redis.client.set(this.chainKey(data.taskId), jobId, 'EX', CHAIN_TTL_SECONDS);
       await this.addStep(data, jobId, delayMs);
     } catch (err) {
-      throw new UnavailableError(`the queue is unavailable (${(err as Error).message}); retry shortly`);
+      throw queueUnavailable(err);
     }
     return jobId;
   }
@@ -70,7 +75,7 @@ export class ScanQueue {
       if (claimed !== 'OK' && (await this.redis.client.get(key)) !== jobId) return false;
       await this.addStep(data, jobId, 0);
     } catch (err) {
-      throw new UnavailableError(`the queue is unavailable (${(err as Error).message}); retry shortly`);
+      throw queueUnavailable(err);
     }
     return true;
   }
@@ -100,7 +105,7 @@ export class ScanQueue {
         CHAIN_TTL_SECONDS,
       );
     } catch (err) {
-      throw new UnavailableError(`the queue is unavailable (${(err as Error).message}); retry shortly`);
+      throw queueUnavailable(err);
     }
   }
 
