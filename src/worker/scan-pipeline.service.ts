@@ -301,7 +301,7 @@ export class ScanPipeline {
       });
       return this.settleAfterWrite(task.task_id);
     }
-    // A watcher's answer from within the interval is as good as asking again.
+    // A watcher's answer from within the interval (10 s at least) is as good as asking again.
     const usableMs = Math.max(this.pollDelayMs(), SEEN_MIN_USABLE_MS);
     let info: Omit<SeenScan, 'atMs'> | undefined =
       seen && Date.now() - seen.atMs < usableMs ? seen : undefined;
