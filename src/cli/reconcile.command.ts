@@ -27,6 +27,7 @@ export class ReconcileCommand extends CliCommand {
         ['unfinished tasks checked', report.checked],
         ['re-seeded', report.reseeded.length ? report.reseeded.join(', ') : 0],
         ['skipped (dead-lettered)', report.skipped_dead_letters],
+        ['waiting-line entries removed', report.waiting_pruned.length ? report.waiting_pruned.join(', ') : 0],
       ]),
     );
   }

@@ -1,6 +1,6 @@
 import { Injectable, Logger } from '@nestjs/common';
 import { AppConfig } from '../config/app-config';
-import { UnavailableError, ValidationError } from '../common/errors';
+import { ValidationError } from '../common/errors';
 import { bindTraceFields } from '../common/logging/trace-context';
 import { fingerprintSubmission } from '../idempotency/fingerprint';
 import { resolveIdempotencyKey } from '../idempotency/idempotency-key';
@@ -168,11 +168,35 @@ export class ScanSubmissionService {
       }
       return await this.respond(task, claim.replay);
     } catch (err) {
-      if (!claim.replay && err instanceof UnavailableError) {
-        // Nothing was queued: let the same key be used again once Redis is back.
-        await this.idempotency.abandon(claim.keyHash, taskId).catch(() => undefined);
+      // The caller hears that this failed: free the key for a retry only once nothing of it can still run.
+      if (!claim.replay && (await this.withdraw(taskId, err as Error))) {
+        await this.idempotency.abandon(claim.keyHash, taskId);
       }
       throw err;
+    }
+  }
+
+  /**
+   * After a failed first submission: a task file it stored would otherwise be started by the reconciler
+   * beside the task a retry creates, so it is failed (while still untouched at version 1). False when it
+   * could not be (a worker already took it, or the write failed): the key then keeps naming it.
+   */
+  private async withdraw(taskId: string, cause: Error): Promise<boolean> {
+    try {
+      const stored = await this.tasks.find(taskId);
+      if (!stored) return true;
+      const failed = await this.tasks.update(taskId, 1, {
+        status: 'failed',
+        error: `the scan could not be queued (${cause.message}); submit it again`,
+      });
+      // Redis may still be down: the job's own run or the next admission clears what is left.
+      await this.lifecycle.settle(failed).catch(() => undefined);
+      return true;
+    } catch (err) {
+      this.log.warn(
+        `task ${taskId}: submission failed and could not be withdrawn: ${(err as Error).message}`,
+      );
+      return false;
     }
   }
 

@@ -14,7 +14,12 @@ export interface ReconcileReport {
   checked: number;
   reseeded: string[];
   skipped_dead_letters: number;
+  /** Waiting-line entries of tasks no longer waiting (ended or gone), removed. */
+  waiting_pruned: string[];
 }
+
+/** Entries looked at per pool and pass: the head of a line is what holds admissions back. */
+const PRUNE_HEAD = 100;
 
 /**
  * Gives every unfinished task without a live job a job again, at worker start and every
@@ -67,8 +72,9 @@ export class Reconciler implements OnApplicationBootstrap, OnApplicationShutdown
 
   /** One pass over every queued or running task. */
   async reconcile(): Promise<ReconcileReport> {
-    const report: ReconcileReport = { checked: 0, reseeded: [], skipped_dead_letters: 0 };
+    const report: ReconcileReport = { checked: 0, reseeded: [], skipped_dead_letters: 0, waiting_pruned: [] };
     const suspects: { task: Task; pointer: string | null }[] = [];
+    const waitingIn = new Map<string, Set<string>>();
     for await (const task of this.tasks.unfinished()) {
       report.checked++;
       if (await this.deadLetters.has(task.task_id)) {
@@ -77,6 +83,8 @@ export class Reconciler implements OnApplicationBootstrap, OnApplicationShutdown
       }
       if (task.phase === 'waiting_for_scanner') {
         await this.waiting.join(task.scanner_pool, task.task_id, Date.parse(task.created_at));
+        const pool = waitingIn.get(task.scanner_pool) ?? new Set<string>();
+        waitingIn.set(task.scanner_pool, pool.add(task.task_id));
       }
       const chain = await this.queue.chainStatus(task.task_id);
       if (!chain.live) suspects.push({ task, pointer: chain.pointer });
@@ -95,6 +103,30 @@ export class Reconciler implements OnApplicationBootstrap, OnApplicationShutdown
     if (report.reseeded.length) {
       this.log.warn(`reconciler re-seeded ${report.reseeded.length} task(s) that had no live job`);
     }
+    for (const [pool, waitingIds] of waitingIn) {
+      report.waiting_pruned.push(...(await this.pruneWaitingLine(pool, waitingIds)));
+    }
+    if (report.waiting_pruned.length) {
+      this.log.warn(
+        `reconciler removed ${report.waiting_pruned.length} waiting-line entries of tasks no longer waiting`,
+      );
+    }
     return report;
+  }
+
+  /**
+   * An entry whose task ended or is gone without leaving the line (its settle could not reach Redis)
+   * would hold one admission of the pool forever; entries seen waiting in this pass are kept unread.
+   */
+  private async pruneWaitingLine(pool: string, waitingIds: Set<string>): Promise<string[]> {
+    const pruned: string[] = [];
+    for (const taskId of await this.waiting.head(pool, PRUNE_HEAD)) {
+      if (waitingIds.has(taskId)) continue;
+      const task = await this.tasks.find(taskId);
+      if (task && !isTerminal(task.status) && task.phase === 'waiting_for_scanner') continue;
+      await this.waiting.leave(pool, taskId);
+      pruned.push(taskId);
+    }
+    return pruned;
   }
 }

@@ -2,6 +2,7 @@ import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Job } from 'bull';
 import { startSimulator, SimulatorHandle } from '../../simulator/simulator';
+import { UnavailableError } from '../../src/common/errors';
 import { RedisService } from '../../src/common/redis/redis.service';
 import { fingerprintSubmission } from '../../src/idempotency/fingerprint';
 import { scopedKeyHash } from '../../src/idempotency/idempotency-key';
@@ -11,7 +12,9 @@ import { ScanQueue } from '../../src/queue/scan-queue';
 import { WaitingLine } from '../../src/queue/waiting-line';
 import { Task } from '../../src/tasks/task';
 import { newTaskId } from '../../src/tasks/task-id';
+import { newTask } from '../../src/tasks/task-state-machine';
 import { TasksService } from '../../src/tasks/tasks.service';
+import { Reconciler } from '../../src/worker/reconciler.service';
 import { startTestApp, TestApp } from '../support/app-harness';
 
 const KEY_A = 'idem-e2e-token-alpha-0123';
@@ -70,6 +73,19 @@ describe('Idempotency-Key through POST /api/v1/scans (whole app, real Redis, sim
     >;
   const jobsOf = async (taskId: string) => (await allJobs()).filter((j) => j.data.taskId === taskId);
   const scansNamed = (taskId: string) => sim.control(0).stats().created_by_name[`orch-${taskId}`] ?? 0;
+  /** Stores the claim a first submission of (key, body) by client alpha makes for `taskId`. */
+  const claimFor = (key: string, body: { targets: string; name: string }, taskId: string) =>
+    t.app
+      .get(IdempotencyStore)
+      .claim(
+        scopedKeyHash('alpha', key),
+        fingerprintSubmission(
+          { kind: 'untrusted', ...body, scan_type: 'untrusted' },
+          { scanner_pool: 'nessus' },
+        ),
+        taskId,
+        t.config.idempotency.ttlSeconds,
+      );
 
   /**
    * One chain: every job after the first was added by its predecessor while that one ran, or is a poll
@@ -284,16 +300,7 @@ describe('Idempotency-Key through POST /api/v1/scans (whole app, real Redis, sim
       const body = { targets: '192.0.2.60, 192.0.2.61', name: 'crashed after claim' };
       // The state a process killed right after the claim leaves: the claim record and nothing else.
       const orphan = newTaskId();
-      const fingerprint = fingerprintSubmission(
-        { kind: 'untrusted', ...body, scan_type: 'untrusted' },
-        { scanner_pool: 'nessus' },
-      );
-      const store = t.app.get(IdempotencyStore);
-      const keyHash = scopedKeyHash('alpha', key);
-      expect(await store.claim(keyHash, fingerprint, orphan, t.config.idempotency.ttlSeconds)).toEqual({
-        outcome: 'claimed',
-        taskId: orphan,
-      });
+      expect(await claimFor(key, body, orphan)).toEqual({ outcome: 'claimed', taskId: orphan });
       expect((await status(orphan)).status).toBe(404);
       expect(existsSync(join(t.dataDir, orphan))).toBe(false);
 
@@ -314,19 +321,21 @@ describe('Idempotency-Key through POST /api/v1/scans (whole app, real Redis, sim
       async (_label, withPointer) => {
         const key = freshKey('crash-write');
         const body = { targets: withPointer ? '192.0.2.71' : '192.0.2.70', name: 'crashed before enqueue' };
-        // Interrupt the first submission at its enqueue, as a process killed there would be.
-        const seed = jest
-          .spyOn(scanQueue, 'seed')
-          .mockRejectedValueOnce(new Error('simulated crash before enqueue'));
-        let first: Reply;
-        try {
-          first = await post(KEY_A, body, { 'Idempotency-Key': key });
-        } finally {
-          seed.mockRestore();
-        }
-        expect(first.status).toBe(500);
-        const [taskId] = taskDirs().filter((d) => !knownBefore.has(d));
-        expect(taskId).toBeDefined();
+        // The state a process killed at its enqueue leaves: the claim and the task file, no job.
+        const taskId = newTaskId();
+        await claimFor(key, body, taskId);
+        await t.app.get(TasksService).create(
+          newTask({
+            task_id: taskId,
+            name: body.name,
+            targets: [body.targets],
+            scan_type: 'untrusted',
+            scanner_pool: 'nessus',
+            trace_id: `trace-${key}`,
+            client_id: 'alpha',
+            idempotency_key_hash: scopedKeyHash('alpha', key),
+          }),
+        );
         // Killed between the chain pointer write and the job add.
         if (withPointer)
           await t.app
@@ -346,6 +355,68 @@ describe('Idempotency-Key through POST /api/v1/scans (whole app, real Redis, sim
         expect((await jobsOf(taskId)).filter((j) => String(j.id).endsWith(':admit'))).toHaveLength(1);
       },
     );
+  });
+
+  describe('a submission answered with an error', () => {
+    /** Posts (key, body) with the first enqueue replaced by `seed`; returns the reply and the task it stored. */
+    async function postFailingSeed(
+      key: string,
+      body: object,
+      seed: (...args: Parameters<ScanQueue['seed']>) => Promise<boolean>,
+    ): Promise<{ reply: Reply; taskId: string }> {
+      const spy = jest.spyOn(scanQueue, 'seed').mockImplementationOnce(seed);
+      try {
+        const reply = await post(KEY_A, body, { 'Idempotency-Key': key });
+        const [taskId] = taskDirs().filter((d) => !knownBefore.has(d));
+        return { reply, taskId };
+      } finally {
+        spy.mockRestore();
+      }
+    }
+
+    it('503 at the enqueue: the stored task is failed, never started, and the retry runs one scan', async () => {
+      const key = freshKey('refused-enqueue');
+      const body = { targets: '192.0.2.90', name: 'enqueue refused' };
+      const { reply, taskId } = await postFailingSeed(key, body, () =>
+        Promise.reject(new UnavailableError('the queue (Redis) is unavailable; retry shortly')),
+      );
+      expect(reply.status).toBe(503);
+      expect((await status(taskId)).body).toMatchObject({
+        status: 'failed',
+        error: expect.stringContaining('could not be queued'),
+      });
+      // Before, the reconciler started this task beside the one the retry creates.
+      expect((await t.app.get(Reconciler).reconcile()).reseeded).not.toContain(taskId);
+      expect(await t.app.get(WaitingLine).position('nessus', taskId)).toBeNull();
+
+      const retry = await post(KEY_A, body, { 'Idempotency-Key': key });
+      expect(retry).toMatchObject({ status: 202, body: { idempotent_replay: false } });
+      const retried = String(retry.body.task_id);
+      expect(retried).not.toBe(taskId);
+      expect((await waitForTerminal(retried)).status).toBe('completed');
+      expect(scansNamed(retried)).toBe(1);
+      expect(scansNamed(taskId)).toBe(0);
+    });
+
+    it('an enqueue that went through although it reported a failure still gives one scan in all', async () => {
+      const key = freshKey('timed-out-enqueue');
+      const body = { targets: '192.0.2.91', name: 'enqueue timed out' };
+      const realSeed = scanQueue.seed.bind(scanQueue);
+      // A command timeout after Redis had applied the write: the job exists and a worker may take it.
+      const { reply, taskId } = await postFailingSeed(key, body, async (...args) => {
+        await realSeed(...args);
+        await new Promise((r) => setTimeout(r, 300));
+        throw new UnavailableError('Command timed out');
+      });
+      expect(reply.status).toBe(503);
+
+      const retry = await post(KEY_A, body, { 'Idempotency-Key': key });
+      expect(retry.status).toBe(202);
+      const ids = [...new Set([taskId, String(retry.body.task_id)])];
+      const ends = await Promise.all(ids.map((id) => waitForTerminal(id)));
+      expect(ends.filter((e) => e.status === 'completed')).toHaveLength(1);
+      expect(ids.reduce((n, id) => n + scansNamed(id), 0)).toBe(1);
+    });
   });
 
   it('a replay that read the task just before its admission neither re-queues nor re-seeds it', async () => {

@@ -10,6 +10,7 @@ import { RedisService } from '../../src/common/redis/redis.service';
 import { QueueModule } from '../../src/queue/queue.module';
 import { ScanJob } from '../../src/queue/queue-names';
 import { ScanQueue } from '../../src/queue/scan-queue';
+import { WaitingLine } from '../../src/queue/waiting-line';
 import { newTaskId } from '../../src/tasks/task-id';
 import { newTask } from '../../src/tasks/task-state-machine';
 import { TasksModule } from '../../src/tasks/tasks.module';
@@ -93,5 +94,22 @@ describe('reconciler (real Redis and Bull, no consumer)', () => {
     expect(await queue.chainPointer(taskId)).toBe(jobId);
     const jobs = await queue.queue.getJobs(['waiting', 'delayed']);
     expect(jobs.filter((j) => j.data.taskId === taskId).map((j) => j.id)).toEqual([jobId]);
+  });
+
+  it('removes waiting-line entries of tasks that ended or are gone, and keeps the waiting ones', async () => {
+    const line = moduleRef.get(WaitingLine);
+    const waiting = await queuedTask();
+    const ended = await queuedTask();
+    await tasks.update(ended, 1, { status: 'failed', error: 'could not be queued' });
+    const gone = newTaskId();
+    // Both ahead of the waiting task, as a settle that could not reach Redis leaves them.
+    await line.join('nessus', ended, 1);
+    await line.join('nessus', gone, 2);
+
+    const pass = await reconciler.reconcile();
+    expect(pass.waiting_pruned.sort()).toEqual([ended, gone].sort());
+    expect(await line.head('nessus', 10)).toContain(waiting);
+    expect(await line.position('nessus', ended)).toBeNull();
+    expect(await line.position('nessus', gone)).toBeNull();
   });
 });
