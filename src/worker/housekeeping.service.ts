@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { AppConfig } from '../config/app-config';
 import { withRedisLock } from '../common/redis/redis-lock';
 import { RedisService } from '../common/redis/redis.service';
+import { IdempotencyStore } from '../idempotency/idempotency.store';
 import { MetricsService } from '../metrics/metrics.service';
 import { NessusClients } from '../scanners/nessus-clients.service';
 import { Task, TERMINAL_STATUSES } from '../tasks/task';
@@ -92,7 +93,8 @@ function mib(bytes: number): string {
 
 /**
  * Worker-mode clean-up, one worker at a time (a Redis lock): deletes the directories of finished tasks
- * after COMPLETED_TTL_DAYS (completed) or FAILED_TTL_DAYS (failed, timeout, cancelled), and deletes a
+ * after COMPLETED_TTL_DAYS (completed) or FAILED_TTL_DAYS (failed, timeout, cancelled), with the
+ * idempotency key that names one (a replay then submits afresh), and deletes a
  * finished task's scan from Nessus NESSUS_SCAN_RETENTION_HOURS after it ended. An unfinished task is
  * never touched. The day's first run also removes the temporary files of writers killed mid-write. Runs
  * shortly after start, then hourly; each run logs one summary line.
@@ -109,6 +111,7 @@ export class HousekeepingService implements OnApplicationBootstrap, OnApplicatio
     private readonly tasks: TasksService,
     private readonly clients: NessusClients,
     private readonly redis: RedisService,
+    private readonly keys: IdempotencyStore,
     @Optional() private readonly metrics?: MetricsService,
   ) {}
 
@@ -210,6 +213,8 @@ export class HousekeepingService implements OnApplicationBootstrap, OnApplicatio
     if (!due.removeTask) return;
     try {
       const bytes = await directoryBytes(this.tasks.taskDir(task.task_id));
+      // First: a key still naming a removed task would make its replay create and run that task again.
+      if (task.idempotency_key_hash) await this.keys.release(task.idempotency_key_hash, task.task_id);
       await this.tasks.delete(task.task_id);
       await this.redis.client.srem(this.deletedScansKey, task.task_id);
       summary.tasks_removed++;

@@ -8,6 +8,9 @@ import { AppConfig } from '../../src/config/app-config';
 import { ConfigModule } from '../../src/config/config.module';
 import { RedisModule } from '../../src/common/redis/redis.module';
 import { RedisService } from '../../src/common/redis/redis.service';
+import { scopedKeyHash } from '../../src/idempotency/idempotency-key';
+import { IdempotencyModule } from '../../src/idempotency/idempotency.module';
+import { IdempotencyStore } from '../../src/idempotency/idempotency.store';
 import { NessusClients } from '../../src/scanners/nessus-clients.service';
 import { ScannersModule } from '../../src/scanners/scanners.module';
 import { Task, TaskPatch, TaskStatus } from '../../src/tasks/task';
@@ -49,7 +52,7 @@ describe('housekeeping (real files, real Redis, simulator)', () => {
       LOG_LEVEL: 'warn',
     });
     moduleRef = await Test.createTestingModule({
-      imports: [ConfigModule.forRoot(config), RedisModule, TasksModule, ScannersModule],
+      imports: [ConfigModule.forRoot(config), RedisModule, TasksModule, ScannersModule, IdempotencyModule],
       providers: [HousekeepingService],
     }).compile();
     tasks = moduleRef.get(TasksService);
@@ -77,6 +80,7 @@ describe('housekeeping (real files, real Redis, simulator)', () => {
     createdAgo: number,
     endedAgo = createdAgo,
     withScan = false,
+    idempotencyKeyHash: string | null = null,
   ): Promise<Task> {
     const created = ago(createdAgo + 2 * HOUR);
     const taskId = newTaskId(new Date(created.getTime() + serial++ * 1000));
@@ -89,6 +93,7 @@ describe('housekeeping (real files, real Redis, simulator)', () => {
         scanner_pool: 'nessus',
         trace_id: 't',
         client_id: 'anonymous',
+        idempotency_key_hash: idempotencyKeyHash,
       },
       created,
     );
@@ -164,6 +169,28 @@ describe('housekeeping (real files, real Redis, simulator)', () => {
     expect(sim.control(0).stats().deleted).toBe(3);
     expect((await tasks.get(ancientQueued.task_id)).status).toBe('queued');
     expect((await tasks.get(ancientRunning.task_id)).status).toBe('running');
+  });
+
+  it("releases a removed task's idempotency key, so a replay submits afresh instead of re-creating it", async () => {
+    const keys = moduleRef.get(IdempotencyStore);
+    const month = 30 * 24 * 3600;
+    // An IDEMPOTENCY_TTL_SECONDS longer than FAILED_TTL_DAYS keeps the key beyond its task.
+    const claimed = async (label: string, status: TaskStatus, endedAgo: number) => {
+      const keyHash = scopedKeyHash('anonymous', `${label}-${serial}`);
+      const task = await craft(status, endedAgo, endedAgo, false, keyHash);
+      await keys.claim(keyHash, `fp-${label}`, task.task_id, month);
+      return { task, keyHash, label };
+    };
+    const expired = await claimed('expired', 'failed', 31 * DAY);
+    const young = await claimed('young', 'failed', 2 * DAY);
+
+    const summary = await housekeeping.runOnce(NOW);
+    expect(summary.removed_task_ids).toContain(expired.task.task_id);
+    expect(summary.removed_task_ids).not.toContain(young.task.task_id);
+
+    const replay = (c: typeof expired) => keys.claim(c.keyHash, `fp-${c.label}`, newTaskId(), month);
+    expect(await replay(expired)).toMatchObject({ outcome: 'claimed' });
+    expect(await replay(young)).toEqual({ outcome: 'replay', taskId: young.task.task_id });
   });
 
   it('counts a scanner that cannot delete a scan as an error and tries again next run', async () => {
