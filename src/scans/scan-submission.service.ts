@@ -1,6 +1,6 @@
 import { Injectable, Logger } from '@nestjs/common';
 import { AppConfig } from '../config/app-config';
-import { ValidationError } from '../common/errors';
+import { ForbiddenTargetError, ValidationError } from '../common/errors';
 import { bindTraceFields } from '../common/logging/trace-context';
 import { fingerprintSubmission } from '../idempotency/fingerprint';
 import { resolveIdempotencyKey } from '../idempotency/idempotency-key';
@@ -113,7 +113,15 @@ export class ScanSubmissionService {
     this.registry.assertRoutable(pool, req.scanner_instance ?? undefined);
     const targets = splitTargets(req.targets);
     if (targets.length === 0) throw ValidationError.forFields({ targets: 'at least one target is required' });
-    const checked = await this.policy.check(targets);
+    const checked = await this.policy.check(targets).catch((err: unknown) => {
+      // The audit trail of refused targets: over MCP a refusal is a tool result, with no error line of its own.
+      if (err instanceof ForbiddenTargetError) {
+        this.log.warn(
+          `refused target ${JSON.stringify(err.target.slice(0, 256))} of client ${ctx.clientId}: ${err.rule}`,
+        );
+      }
+      throw err;
+    });
     const fingerprint = fingerprintSubmission(
       {
         kind: scanType === 'untrusted' ? 'untrusted' : 'authenticated',

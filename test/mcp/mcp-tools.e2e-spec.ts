@@ -1,3 +1,4 @@
+import { Logger } from '@nestjs/common';
 import { randomUUID } from 'node:crypto';
 import { ERROR_META_KEY } from '../../src/api/mcp/tools/tool-result';
 import {
@@ -156,10 +157,22 @@ describe('MCP tools against the simulator', () => {
       const malformed = failed(await client.callTool('get_scan_status', { task_id: '../../etc/passwd' }));
       expect(malformed).toMatch(/task_id|task id/i);
 
-      const loopback = failed(
-        await client.callTool('run_untrusted_scan', { targets: '127.0.0.1', name: 'nope' }),
+      const audit = jest.spyOn(Logger.prototype, 'warn');
+      let loopback: string;
+      let warnings: string[];
+      try {
+        loopback = failed(
+          await client.callTool('run_untrusted_scan', { targets: '10.30.0.1, 0x7f000001', name: 'nope' }),
+        );
+        warnings = audit.mock.calls.map(([line]) => String(line));
+      } finally {
+        audit.mockRestore();
+      }
+      expect(loopback).toContain('0x7f000001');
+      // The refusal is on record with the client and the rule, though the tool call answered HTTP 200.
+      expect(warnings).toContainEqual(
+        expect.stringMatching(/^refused target "0x7f000001" of client tester: loopback/),
       );
-      expect(loopback).toContain('127.0.0.1');
 
       const target = failed(await client.callTool('list_tasks', { target_filter: '10.0.0.0/33' }));
       expect(target).toMatch(/target_filter/);
