@@ -181,8 +181,8 @@ describe('REST API /api/v1 (whole app in all mode, real Redis, Nessus simulator)
       });
     });
 
-    it('refuses a name over 200 characters and a malformed scanner_pool', async () => {
-      const res = await submit({ targets: '192.0.2.1', name: 'n'.repeat(201), scanner_pool: '../x' }).expect(
+    it('refuses a name over 256 characters and a malformed scanner_pool', async () => {
+      const res = await submit({ targets: '192.0.2.1', name: 'n'.repeat(257), scanner_pool: '../x' }).expect(
         400,
       );
       expect(Object.keys(res.body.fields).sort()).toEqual(['name', 'scanner_pool']);

@@ -11,8 +11,8 @@ const ERROR_EXAMPLES: Record<
   400: {
     description: 'Validation failed; `fields` names each bad field.',
     error: 'Bad Request',
-    message: 'name: must be 1-200 characters; scanner: is not an allowed property',
-    fields: { name: 'must be 1-200 characters', scanner: 'is not an allowed property' },
+    message: 'name: must be 1-256 characters; scanner: is not an allowed property',
+    fields: { name: 'must be 1-256 characters', scanner: 'is not an allowed property' },
   },
   401: {
     description: 'Missing or unknown API key (when API_KEYS is set).',

@@ -5,6 +5,7 @@
  * shaped by parsing it through its output schema.
  */
 import { z } from 'zod';
+import { SUBMISSION_LIMITS as L } from '../../../scans/submission-limits';
 import { TASK_ID_PATTERN } from '../../../tasks/task-id';
 import { isTargetQuery, TARGET_QUERY_PROBLEM } from '../../../tasks/target-terms';
 import {
@@ -41,14 +42,21 @@ const profileArg = z
 
 const untrustedShape = {
   targets: z
-    .union([z.string().min(1).max(65536), z.array(z.string().min(1).max(1024)).min(1).max(4096)])
+    .union([
+      z.string().min(1).max(L.targetsText),
+      z.array(z.string().min(1).max(L.targetsText)).min(1).max(L.targetEntries),
+    ])
     .describe(
       'What to scan: IPv4/IPv6 addresses, CIDRs (10.0.0.0/24), ranges (10.0.0.1-10.0.0.20) or host names, as one ' +
         'comma- or space-separated string or as a list. Loopback, link-local, multicast and other reserved ' +
         'addresses are refused.',
     ),
-  name: z.string().min(1).max(256).describe('A short human-readable name for the scan.'),
-  description: z.string().max(4096).optional().describe('Optional longer description of why the scan runs.'),
+  name: z.string().min(1).max(L.name).describe('A short human-readable name for the scan.'),
+  description: z
+    .string()
+    .max(L.description)
+    .optional()
+    .describe('Optional longer description of why the scan runs.'),
   schema_profile: profileArg
     .optional()
     .describe(
@@ -57,7 +65,7 @@ const untrustedShape = {
   idempotency_key: z
     .string()
     .min(1)
-    .max(255)
+    .max(L.idempotencyKey)
     .optional()
     .describe(
       'Optional key that makes a retry safe: the same key with the same arguments returns the original task ' +
@@ -87,17 +95,17 @@ export const runAuthenticatedScanInput = z.strictObject({
   scan_type: z
     .enum(['authenticated', 'authenticated_privileged'])
     .describe('authenticated: log in over SSH; authenticated_privileged: also elevate (needs sudo or su).'),
-  ssh_username: z.string().min(1).max(256).describe('SSH user the scanner logs in as.'),
+  ssh_username: z.string().min(1).max(L.sshUsername).describe('SSH user the scanner logs in as.'),
   ssh_password: z
     .string()
     .min(1)
-    .max(1024)
+    .max(L.sshPassword)
     .optional()
     .describe('SSH password. Give this or ssh_private_key.'),
   ssh_private_key: z
     .string()
     .min(1)
-    .max(65536)
+    .max(L.sshPrivateKey)
     .optional()
     .describe('SSH private key (PEM). Give this or ssh_password.'),
   elevate_privileges_with: z
@@ -109,13 +117,13 @@ export const runAuthenticatedScanInput = z.strictObject({
   escalation_account: z
     .string()
     .min(1)
-    .max(256)
+    .max(L.escalationAccount)
     .optional()
     .describe('Account to escalate to (default root).'),
   escalation_password: z
     .string()
     .min(1)
-    .max(1024)
+    .max(L.escalationPassword)
     .optional()
     .describe('Password for sudo or su; required with su.'),
 });

@@ -22,7 +22,7 @@ export class ErrorBodyDto {
   error!: string;
 
   @ApiProperty({
-    example: 'name: must be 1-200 characters; schema_profile: must be one of minimal, summary, brief, full',
+    example: 'name: must be 1-256 characters; schema_profile: must be one of minimal, summary, brief, full',
   })
   message!: string;
 
@@ -34,7 +34,7 @@ export class ErrorBodyDto {
     type: 'object',
     additionalProperties: { type: 'string' },
     example: {
-      name: 'must be 1-200 characters',
+      name: 'must be 1-256 characters',
       schema_profile: 'must be one of minimal, summary, brief, full',
     },
   })

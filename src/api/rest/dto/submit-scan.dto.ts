@@ -11,27 +11,25 @@ import {
   type ValidationOptions,
 } from 'class-validator';
 import type { AuthenticatedScanRequest, UntrustedScanRequest } from '../../../scans/scan-submission.service';
+import { SUBMISSION_LIMITS } from '../../../scans/submission-limits';
 import { SCHEMA_PROFILES, type SchemaProfile } from '../../../tasks/task';
 
-/** Longest single targets string (the policy counts addresses separately, up to MAX_TARGET_ADDRESSES). */
-export const MAX_TARGETS_TEXT = 10_000;
-/** Most entries in a targets array. */
-export const MAX_TARGET_ENTRIES = 4096;
+const L = SUBMISSION_LIMITS;
 export const POOL_NAME_PATTERN = /^[A-Za-z0-9_-]{1,64}$/;
 export const INSTANCE_ID_PATTERN = /^[A-Za-z0-9_.-]{1,64}$/;
 
 function targetsProblem(value: unknown): string | null {
   if (typeof value === 'string') {
     if (value.trim() === '') return 'at least one target is required';
-    return value.length > MAX_TARGETS_TEXT ? `must be at most ${MAX_TARGETS_TEXT} characters` : null;
+    return value.length > L.targetsText ? `must be at most ${L.targetsText} characters` : null;
   }
   if (!Array.isArray(value)) return 'must be a string or an array of strings';
   if (value.length === 0) return 'at least one target is required';
-  if (value.length > MAX_TARGET_ENTRIES) return `must have at most ${MAX_TARGET_ENTRIES} entries`;
+  if (value.length > L.targetEntries) return `must have at most ${L.targetEntries} entries`;
   if (value.some((t) => typeof t !== 'string' || t.trim() === ''))
     return 'every entry must be a non-empty string';
-  if (value.some((t: string) => t.length > MAX_TARGETS_TEXT)) {
-    return `every entry must be at most ${MAX_TARGETS_TEXT} characters`;
+  if (value.some((t: string) => t.length > L.targetsText)) {
+    return `every entry must be at most ${L.targetsText} characters`;
   }
   return null;
 }
@@ -64,15 +62,19 @@ export class UntrustedScanDto implements UntrustedScanRequest {
   @IsTargets()
   targets!: string | string[];
 
-  @ApiProperty({ minLength: 1, maxLength: 200, example: 'Weekly DMZ scan' })
+  @ApiProperty({ minLength: 1, maxLength: L.name, example: 'Weekly DMZ scan' })
   @IsString({ message: 'must be a string' })
-  @Length(1, 200, { message: 'must be 1-200 characters' })
+  @Length(1, L.name, { message: `must be 1-${L.name} characters` })
   name!: string;
 
-  @ApiPropertyOptional({ maxLength: 2000, nullable: true, example: 'Baseline for change ticket CHG-1234' })
+  @ApiPropertyOptional({
+    maxLength: L.description,
+    nullable: true,
+    example: 'Baseline for change ticket CHG-1234',
+  })
   @optional
   @IsString({ message: 'must be a string' })
-  @MaxLength(2000, { message: 'must be at most 2000 characters' })
+  @MaxLength(L.description, { message: `must be at most ${L.description} characters` })
   description?: string | null;
 
   @ApiPropertyOptional({
@@ -85,7 +87,7 @@ export class UntrustedScanDto implements UntrustedScanRequest {
   schema_profile?: SchemaProfile;
 
   @ApiPropertyOptional({
-    maxLength: 255,
+    maxLength: L.idempotencyKey,
     nullable: true,
     description:
       'Same key and same request: the original task is returned (idempotent_replay true). Same key, other ' +
@@ -94,7 +96,7 @@ export class UntrustedScanDto implements UntrustedScanRequest {
   })
   @optional
   @IsString({ message: 'must be a string' })
-  @Length(1, 255, { message: 'must be 1-255 characters' })
+  @Length(1, L.idempotencyKey, { message: `must be 1-${L.idempotencyKey} characters` })
   idempotency_key?: string | null;
 
   @ApiPropertyOptional({ pattern: POOL_NAME_PATTERN.source, nullable: true, example: 'nessus' })
@@ -122,31 +124,31 @@ export class AuthenticatedScanDto extends UntrustedScanDto implements Authentica
   @IsIn(AUTH_SCAN_TYPES, { message: `must be one of ${AUTH_SCAN_TYPES.join(', ')}` })
   scan_type!: (typeof AUTH_SCAN_TYPES)[number];
 
-  @ApiProperty({ minLength: 1, maxLength: 256, example: 'scanuser' })
+  @ApiProperty({ minLength: 1, maxLength: L.sshUsername, example: 'scanuser' })
   @IsString({ message: 'must be a string' })
-  @Length(1, 256, { message: 'must be 1-256 characters' })
+  @Length(1, L.sshUsername, { message: `must be 1-${L.sshUsername} characters` })
   ssh_username!: string;
 
   @ApiPropertyOptional({
     format: 'password',
     writeOnly: true,
-    maxLength: 1024,
+    maxLength: L.sshPassword,
     description: 'ssh_password or ssh_private_key is required.',
   })
   @IsOptional()
   @IsString({ message: 'must be a string' })
-  @Length(1, 1024, { message: 'must be 1-1024 characters' })
+  @Length(1, L.sshPassword, { message: `must be 1-${L.sshPassword} characters` })
   ssh_password?: string;
 
   @ApiPropertyOptional({
     format: 'password',
     writeOnly: true,
-    maxLength: 16384,
+    maxLength: L.sshPrivateKey,
     description: 'PEM private key.',
   })
   @IsOptional()
   @IsString({ message: 'must be a string' })
-  @Length(1, 16384, { message: 'must be 1-16384 characters' })
+  @Length(1, L.sshPrivateKey, { message: `must be 1-${L.sshPrivateKey} characters` })
   ssh_private_key?: string;
 
   @ApiPropertyOptional({
@@ -158,20 +160,20 @@ export class AuthenticatedScanDto extends UntrustedScanDto implements Authentica
   @IsIn(ELEVATION_METHODS, { message: `must be one of ${ELEVATION_METHODS.join(', ')}` })
   elevate_privileges_with?: (typeof ELEVATION_METHODS)[number];
 
-  @ApiPropertyOptional({ maxLength: 256, example: 'root' })
+  @ApiPropertyOptional({ maxLength: L.escalationAccount, example: 'root' })
   @IsOptional()
   @IsString({ message: 'must be a string' })
-  @Length(1, 256, { message: 'must be 1-256 characters' })
+  @Length(1, L.escalationAccount, { message: `must be 1-${L.escalationAccount} characters` })
   escalation_account?: string;
 
   @ApiPropertyOptional({
     format: 'password',
     writeOnly: true,
-    maxLength: 1024,
+    maxLength: L.escalationPassword,
     description: 'Required for su.',
   })
   @IsOptional()
   @IsString({ message: 'must be a string' })
-  @Length(1, 1024, { message: 'must be 1-1024 characters' })
+  @Length(1, L.escalationPassword, { message: `must be 1-${L.escalationPassword} characters` })
   escalation_password?: string;
 }
