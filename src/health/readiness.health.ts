@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { AppConfig } from '../config/app-config';
 import { RedisService } from '../common/redis/redis.service';
 import { ConsumerState } from '../queue/consumer-state';
-import { CircuitBreakers } from '../scanners/circuit-breakers';
+import { ScannerHealth } from '../scanners/scanner-health';
 import { ScannerRegistry } from '../scanners/scanner-registry.service';
 
 /** The checks behind /health/ready (SPEC §9). */
@@ -19,7 +19,7 @@ export class ReadinessHealth implements BeforeApplicationShutdown {
     private readonly config: AppConfig,
     private readonly redis: RedisService,
     private readonly registry: ScannerRegistry,
-    private readonly breakers: CircuitBreakers,
+    private readonly health: ScannerHealth,
     @Optional() private readonly consumers?: ConsumerState,
   ) {}
 
@@ -33,10 +33,11 @@ export class ReadinessHealth implements BeforeApplicationShutdown {
     return this.shuttingDown ? check.down({ message: 'shutting down' }) : check.up();
   }
 
-  /** Scanner state as this process sees it (circuits, last reload): reported, never failing readiness. */
-  scanners() {
+  /** Scanner state (circuits open in any process, this one's last reload): reported, never failing readiness. */
+  async scanners() {
     const scanners = this.registry.snapshot().scanners;
-    const open = scanners.filter((s) => !this.breakers.isHealthy(s.instanceId)).map((s) => s.instanceId);
+    const marked = await this.health.openAmong(scanners.map((s) => s.instanceId));
+    const open = scanners.filter((s) => marked.has(s.instanceId)).map((s) => s.instanceId);
     const reload = this.registry.lastReload();
     return this.indicators.check('scanners').up({
       total: scanners.length,

@@ -36,15 +36,16 @@ interface Breaker {
  * scanner is skipped by selection until `halfOpenAfterMs` has passed, then one call probes it and its
  * success closes the circuit again.
  *
- * The state is per process: each worker learns a scanner's health from its own calls, and an api-only
- * process, which makes no Nessus calls, always sees closed circuits.
+ * The state is per process: each worker learns a scanner's health from its own calls (ScannerHealth
+ * shares what they found with processes that make no Nessus calls).
  */
 @Injectable()
 export class CircuitBreakers {
   private readonly log = new Logger(CircuitBreakers.name);
   private readonly breakers = new Map<string, Breaker>();
   private readonly consecutiveFailures: number;
-  private readonly halfOpenAfterMs: number;
+  readonly halfOpenAfterMs: number;
+  private readonly listeners: ((instanceId: string, open: boolean) => void)[] = [];
 
   constructor(@Optional() @Inject(CIRCUIT_BREAKER_OPTIONS) options: CircuitBreakerOptions | null = null) {
     this.consecutiveFailures = options?.consecutiveFailures ?? 5;
@@ -62,8 +63,12 @@ export class CircuitBreakers {
       policy.onBreak(() => {
         entry.openedAt = Date.now();
         this.log.warn(`scanner ${instanceId}: circuit open after repeated transient failures`);
+        for (const listener of this.listeners) listener(instanceId, true);
       });
-      policy.onReset(() => this.log.log(`scanner ${instanceId}: circuit closed`));
+      policy.onReset(() => {
+        this.log.log(`scanner ${instanceId}: circuit closed`);
+        for (const listener of this.listeners) listener(instanceId, false);
+      });
       this.breakers.set(instanceId, entry);
       b = entry;
     }
@@ -84,9 +89,19 @@ export class CircuitBreakers {
     return s === CircuitState.HalfOpen ? 'half_open' : 'open';
   }
 
-  /** What list_scanners shows as `healthy`: false while the circuit is open. */
+  /** False while the scanner's circuit is open in this process. */
   isHealthy(instanceId: string): boolean {
     return this.state(instanceId) !== 'open';
+  }
+
+  /** The scanners whose circuit is open in this process. */
+  openInstances(): string[] {
+    return [...this.breakers.keys()].filter((id) => !this.isHealthy(id));
+  }
+
+  /** Calls `listener` for each circuit that opens (true) or closes again (false). */
+  onChange(listener: (instanceId: string, open: boolean) => void): void {
+    this.listeners.push(listener);
   }
 
   /**

@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { CapacityLeases } from './capacity-leases.store';
-import { CircuitBreakers } from './circuit-breakers';
 import { displayUrl, RegistrySnapshot, ScannerEntry } from './registry-snapshot';
+import { ScannerHealth } from './scanner-health';
 import { ScannerRegistry } from './scanner-registry.service';
 
 /** One scanner as list_scanners shows it (SPEC §5). Never holds credentials. */
@@ -20,7 +20,7 @@ export interface ScannerView {
   available_capacity: number;
   /** active_scans / max_concurrent_scans in percent, one decimal. */
   utilization_pct: number;
-  /** False while this process's circuit breaker for the scanner is open. */
+  /** False while the scanner's circuit breaker is open in this or any other process. */
   healthy: boolean;
 }
 
@@ -71,7 +71,7 @@ export class ScannersService {
   constructor(
     private readonly registry: ScannerRegistry,
     private readonly leases: CapacityLeases,
-    private readonly breakers: CircuitBreakers,
+    private readonly health: ScannerHealth,
   ) {}
 
   /** Every scanner, or those of one pool (unknown pool: NotFoundError listing the pools). */
@@ -114,7 +114,8 @@ export class ScannersService {
   }
 
   private async views(entries: readonly ScannerEntry[]): Promise<ScannerView[]> {
-    const active = await this.leases.activeByInstance(entries.map((e) => e.instanceId));
+    const ids = entries.map((e) => e.instanceId);
+    const [active, open] = await Promise.all([this.leases.activeByInstance(ids), this.health.openAmong(ids)]);
     return entries.map((e) => {
       const n = active[e.instanceId] ?? 0;
       return {
@@ -128,7 +129,7 @@ export class ScannersService {
         active_scans: n,
         available_capacity: e.enabled ? Math.max(0, e.maxConcurrentScans - n) : 0,
         utilization_pct: pct(n, e.maxConcurrentScans),
-        healthy: this.breakers.isHealthy(e.instanceId),
+        healthy: !open.has(e.instanceId),
       };
     });
   }
