@@ -45,7 +45,8 @@ const ERROR_EXAMPLES: Record<
     message: 'rate limit of 600 requests per minute exceeded; retry after 12 s',
   },
   503: {
-    description: 'Redis or the task storage is unavailable; see Retry-After.',
+    description:
+      'Redis or the task storage is unavailable, or the results are being rewritten; see Retry-After.',
     error: 'Service Unavailable',
     message: 'the queue is unavailable; retry later',
   },

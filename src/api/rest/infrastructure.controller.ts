@@ -14,7 +14,7 @@ import { restValidationPipe } from './validation.pipe';
 /** SPEC §6 infrastructure routes: list_scanners, list_pools, get_pool_status, get_queue_status. */
 @ApiTags('infrastructure')
 @ApiBearerAuth()
-@ApiErrors(401, 429)
+@ApiErrors(401, 429, 503)
 @Controller('api/v1')
 @UseGuards(ApiKeyGuard, ClientRateLimitGuard)
 @UsePipes(restValidationPipe())

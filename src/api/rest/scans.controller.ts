@@ -82,7 +82,7 @@ const ApiSubmitHeaders = () =>
 /** SPEC §6 scan routes: thin HTTP bindings of the scan services shared with the MCP tools. */
 @ApiTags('scans')
 @ApiBearerAuth()
-@ApiErrors(401, 429)
+@ApiErrors(401, 429, 503)
 @Controller('api/v1/scans')
 @UseGuards(ApiKeyGuard, ClientRateLimitGuard)
 @UsePipes(restValidationPipe())
@@ -100,7 +100,7 @@ export class ScansController {
     type: SubmitResponseDto,
     description: 'Queued (or an idempotent replay of an earlier submission).',
   })
-  @ApiErrors(400, 403, 409, 413, 503)
+  @ApiErrors(400, 403, 409, 413)
   submitUntrusted(
     @Body() body: UntrustedScanDto,
     @ClientId() clientId: string,
@@ -119,7 +119,7 @@ export class ScansController {
   })
   @ApiSubmitHeaders()
   @ApiAcceptedResponse({ type: SubmitResponseDto, description: 'Queued (or an idempotent replay).' })
-  @ApiErrors(400, 403, 409, 413, 503)
+  @ApiErrors(400, 403, 409, 413)
   submitAuthenticated(
     @Body() body: AuthenticatedScanDto,
     @ClientId() clientId: string,

@@ -142,7 +142,7 @@ export class ResultsPageDto {
     type: 'object',
     additionalProperties: true,
     description:
-      'profile, fields, field_types, available_fields, sort, severity_scale, untrusted_fields, notice.',
+      'profile, fields, field_types, available_fields, sort, severity_scale, untrusted_fields, text_limit_bytes, notice.',
     example: {
       profile: 'minimal',
       fields: ['host', 'plugin_id', 'severity', 'cve', 'cvss_score', 'exploit_available'],

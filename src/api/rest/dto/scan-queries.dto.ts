@@ -81,7 +81,11 @@ export class ResultsQueryDto {
   @Min(0, { message: 'must be 0 (all) or a page number' })
   page?: number;
 
-  @ApiPropertyOptional({ minimum: 10, maximum: 100, default: 40, description: 'Clamped to 10-100.' })
+  @ApiPropertyOptional({
+    type: Number,
+    default: 40,
+    description: 'Any integer; clamped to 10-100 (5 gives pages of 10, 500 pages of 100).',
+  })
   @IsOptional()
   @Type(() => Number)
   @IsInt({ message: 'must be an integer' })

@@ -55,7 +55,9 @@ export class UntrustedScanDto implements UntrustedScanRequest {
   @ApiProperty({
     description:
       'IPv4/IPv6 addresses, CIDRs, ranges a.b.c.d-e.f.g.h or host names: one string separated by commas or ' +
-      'white space, or a list. Loopback, link-local, multicast and other denied space is refused (403).',
+      'white space, or a list. At most 256 targets of at most 255 characters each, expanding to at most ' +
+      'MAX_TARGET_ADDRESSES (65536) addresses (400 otherwise). Loopback, link-local, multicast and other ' +
+      'denied space is refused (403).',
     oneOf: [{ type: 'string' }, { type: 'array', items: { type: 'string' }, minItems: 1 }],
     example: '192.0.2.10, 192.0.2.0/28',
   })
