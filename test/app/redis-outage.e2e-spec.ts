@@ -1,4 +1,5 @@
 import request from 'supertest';
+import { startSimulator, SimulatorHandle } from '../../simulator/simulator';
 import { freePort, onPath, startPrivateRedis } from '../support/redis-harness';
 import { startTestApp, TestApp } from '../support/app-harness';
 
@@ -12,9 +13,10 @@ async function eventually(check: () => Promise<boolean>, timeoutMs = 20_000): Pr
 }
 
 // Needs its own redis-server to stop and start; the shared test Redis must not be touched.
-describe('readiness follows Redis', () => {
+describe('a Redis outage: readiness, submissions, recovery', () => {
   let port: number;
   let redis: Awaited<ReturnType<typeof startPrivateRedis>>;
+  let sim: SimulatorHandle;
   let t: TestApp;
 
   beforeAll(async () => {
@@ -25,15 +27,26 @@ describe('readiness follows Redis', () => {
     }
     port = await freePort();
     redis = await startPrivateRedis(port);
-    t = await startTestApp({ APP_MODE: 'all', REDIS_URL: redis.url });
+    sim = await startSimulator({ scanners: 1, scenario: { scanDurationMs: 500 } });
+    t = await startTestApp(
+      { APP_MODE: 'all', REDIS_URL: redis.url, POLL_INTERVAL_SECONDS: '1' },
+      { nessus: [{ instance_id: 'scanner1', url: sim.scanners[0].url }] },
+    );
   });
 
   afterAll(async () => {
     await t?.close().catch(() => undefined);
     await redis?.stop();
+    await sim?.stop();
   });
 
-  it('turns /health/ready to 503 while Redis is down, keeps /health/live at 200, and recovers by itself', async () => {
+  const submit = (name: string) =>
+    request(t.url)
+      .post('/api/v1/scans')
+      .set('Idempotency-Key', `outage-${name}`)
+      .send({ targets: '192.0.2.5', name });
+
+  it('turns /health/ready to 503 and submissions to fast 503s while Redis is down, keeps /health/live at 200, and recovers by itself', async () => {
     await request(t.url).get('/health/ready').expect(200);
 
     await redis.stop();
@@ -45,7 +58,22 @@ describe('readiness follows Redis', () => {
     expect(down.body.details.scanners).toMatchObject({ status: 'up', total: 1, circuit_open: [] });
     await request(t.url).get('/health/live').expect(200);
 
+    // A submission fails fast with 503 and Retry-After instead of waiting for Redis.
+    const started = Date.now();
+    const refused = await submit('during the outage');
+    expect(Date.now() - started).toBeLessThan(2000);
+    expect(refused.status).toBe(503);
+    expect(refused.headers['retry-after']).toBe('5');
+    expect(refused.body.message).toMatch(/unavailable/i);
+
+    // Back without its data (no persistence): ready again, and the consumers take new jobs (Bull #1873).
     redis = await startPrivateRedis(port);
     await eventually(async () => (await request(t.url).get('/health/ready')).status === 200);
+    const accepted = await submit('after the outage');
+    expect(accepted.status).toBe(202);
+    const taskId = accepted.body.task_id as string;
+    await eventually(
+      async () => (await request(t.url).get(`/api/v1/scans/${taskId}`)).body.status === 'completed',
+    );
   });
 });
