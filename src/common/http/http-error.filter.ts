@@ -27,7 +27,9 @@ export class HttpErrorFilter implements ExceptionFilter {
     const body = this.toBody(exception, req.traceId ?? null);
     if (exception instanceof UnavailableError)
       res.setHeader('Retry-After', String(exception.retryAfterSeconds));
-    if (body.statusCode >= 500) this.log.error({ err: exception }, `${req.method} ${req.path} failed`);
+    // A 503 is an expected state (Redis down, not ready) with its own message: no stack on every probe.
+    if (body.statusCode === 503) this.log.warn(`${req.method} ${req.path} unavailable: ${body.message}`);
+    else if (body.statusCode >= 500) this.log.error({ err: exception }, `${req.method} ${req.path} failed`);
     res.locals[ERROR_MESSAGE_LOCAL] = body.message;
     res.status(body.statusCode).json(body);
   }
