@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { AppConfig } from '../config/app-config';
 import { ConflictError, NotFoundError, ValidationError } from '../common/errors';
 import { bindTraceFields } from '../common/logging/trace-context';
-import { withRedisLock } from '../common/redis/redis-lock';
+import { StillHeld, withRedisLock } from '../common/redis/redis-lock';
 import { RedisService } from '../common/redis/redis.service';
 import { IdempotencyService } from '../idempotency/idempotency.service';
 import { CredentialVault } from '../queue/credential-vault';
@@ -61,6 +61,32 @@ const MAX_INLINE_STEPS = 6;
 /** A watcher's answer is used for this long at least, also with a poll interval of a second or two. */
 const SEEN_MIN_USABLE_MS = 10_000;
 
+/** What one run of a step knows besides the task. */
+interface StepContext {
+  seq: number;
+  /**
+   * This job's previous step wrote the task as it is now, holding the step lock throughout, so no other
+   * step ran in between. Only admit moves a task to creating and only create to launching, so a fresh
+   * create follows a task's first admission (no scan to adopt yet) and a fresh launch follows the create
+   * of a scan that nothing launched (the task did not name it before).
+   */
+  fresh: boolean;
+  /** What a watcher saw of the scan when it handed the poll back. */
+  seen?: SeenScan;
+  /** Whether this run still holds the task's step lock (polls run without one). */
+  stillHeld?: StillHeld;
+}
+
+/**
+ * Before creating or launching a Nessus scan: a run paused past its lock's TTL (a stalled process) may
+ * have been overtaken by another worker's run of the same step, and must not act a second time.
+ */
+async function assertStillHeld(task: Task, stillHeld?: StillHeld): Promise<void> {
+  if (stillHeld && !(await stillHeld())) {
+    throw new ConflictError(`task ${task.task_id}: its step lock was lost; the step is not repeated`);
+  }
+}
+
 /**
  * Advances one task by one short, idempotent step, deciding from its task file alone:
  * wait for capacity → create (adopting a scan of the same name) → launch (unless Nessus shows it
@@ -116,11 +142,11 @@ export class ScanPipeline {
       const task = await this.load(taskId);
       if (!task) return { next: false };
       if (task.phase === 'scanning' && !TERMINAL_STATUSES.has(task.status))
-        return this.run(task, seq, false, seen);
+        return this.run(task, { seq, fresh: false, seen });
     }
     const lockKey = this.redis.key('lock', 'task', taskId);
-    const held = await withRedisLock(this.redis.client, lockKey, STEP_LOCK_TTL_MS, () =>
-      this.runWhileDue(taskId, seq),
+    const held = await withRedisLock(this.redis.client, lockKey, STEP_LOCK_TTL_MS, (stillHeld) =>
+      this.runWhileDue(taskId, seq, stillHeld),
     );
     if (held.acquired) return held.value;
     this.log.debug(`task ${taskId}: another worker is running its step; trying again shortly`);
@@ -133,15 +159,18 @@ export class ScanPipeline {
    * parse): each is persisted before the next starts, as if it were its own job, without the queue round
    * trip. A step that waits (a poll, a full pool) ends the run and goes back to the queue.
    */
-  private async runWhileDue(taskId: string, seq: number): Promise<StepOutcome> {
+  private async runWhileDue(taskId: string, seq: number, stillHeld: StillHeld): Promise<StepOutcome> {
     // The task version this run's previous step wrote, if it wrote one (see `fresh` in step()).
     let writtenVersion = 0;
+    // A lost lock ends the run: its next step goes back to the queue and waits for the lock there.
+    let lost = false;
+    const held: StillHeld = async () => !(lost ||= !(await stillHeld()));
     for (let inline = 0; ; inline++) {
       const task = await this.load(taskId);
       if (!task) return { next: false };
-      const outcome = await this.run(task, seq, task.version === writtenVersion);
+      const outcome = await this.run(task, { seq, fresh: task.version === writtenVersion, stillHeld: held });
       writtenVersion = outcome.next && outcome.version === task.version + 1 ? outcome.version : 0;
-      if (!outcome.next || outcome.delayMs > 0 || inline >= MAX_INLINE_STEPS) return outcome;
+      if (!outcome.next || outcome.delayMs > 0 || lost || inline >= MAX_INLINE_STEPS) return outcome;
       this.log.debug(`task ${taskId}: step ${taskId}:${outcome.stepKey} runs in the same job`);
       seq = outcome.seq;
     }
@@ -160,7 +189,7 @@ export class ScanPipeline {
     }
   }
 
-  private async run(task: Task, seq: number, fresh = false, seen?: SeenScan): Promise<StepOutcome> {
+  private async run(task: Task, ctx: StepContext): Promise<StepOutcome> {
     const taskId = task.task_id;
     bindTraceFields({ task_id: task.task_id, trace_id: task.trace_id });
     if (TERMINAL_STATUSES.has(task.status)) {
@@ -169,12 +198,12 @@ export class ScanPipeline {
     }
     await this.keepHeld(task.task_id, task.idempotency_key_hash, task.scanner_instance);
     try {
-      return await this.step(task, seq, fresh, seen);
+      return await this.step(task, ctx);
     } catch (err) {
       if (err instanceof ConflictError) {
         // Someone else changed the task (a cancel, another worker): re-read it and go on from there.
         this.log.debug(`task ${taskId}: ${err.message}; re-reading`);
-        return nextStep('reread', task.version, 0, seq + 1);
+        return nextStep('reread', task.version, 0, ctx.seq + 1);
       }
       if (err instanceof NessusError && !err.transient) {
         return this.fail(task, `${err.message}`);
@@ -190,22 +219,16 @@ export class ScanPipeline {
     }
   }
 
-  /**
-   * `fresh`: this job's previous step wrote the task as it is now, holding the step lock throughout, so
-   * no other step ran in between. Only admit moves a task to creating and only create to launching, so a
-   * fresh create follows a task's first admission (no scan to adopt yet) and a fresh launch follows the
-   * create of a scan that nothing launched (the task did not name it before).
-   */
-  private step(task: Task, seq: number, fresh: boolean, seen?: SeenScan): Promise<StepOutcome> {
+  private step(task: Task, ctx: StepContext): Promise<StepOutcome> {
     switch (task.phase) {
       case 'waiting_for_scanner':
-        return this.admit(task, seq);
+        return this.admit(task, ctx.seq);
       case 'creating':
-        return this.create(task, fresh);
+        return this.create(task, ctx);
       case 'launching':
-        return this.launch(task, fresh);
+        return this.launch(task, ctx);
       case 'scanning':
-        return this.poll(task, seq, seen);
+        return this.poll(task, ctx.seq, ctx.seen);
       case 'exporting':
         return this.export(task);
       case 'parsing':
@@ -241,7 +264,7 @@ export class ScanPipeline {
     return nextStep('create', task.version + 1);
   }
 
-  private async create(task: Task, fresh: boolean): Promise<StepOutcome> {
+  private async create(task: Task, { fresh, stillHeld }: StepContext): Promise<StepOutcome> {
     const instanceId = task.scanner_instance!;
     const client = this.clients.client(instanceId);
     const name = nessusScanName(task.task_id);
@@ -251,7 +274,9 @@ export class ScanPipeline {
       ? null
       : await this.breakers.execute(instanceId, () => client.findScanByName(name));
     let scanId = existing?.id;
+    const creating = scanId === undefined;
     if (scanId === undefined) {
+      await assertStillHeld(task, stillHeld);
       const credentials = task.scan_type === 'untrusted' ? undefined : await this.vault.get(task.task_id);
       if (task.scan_type !== 'untrusted' && !credentials) {
         return this.fail(
@@ -268,20 +293,28 @@ export class ScanPipeline {
         }),
       );
     }
-    await this.tasks.update(task.task_id, task.version, { nessus_scan_id: scanId, phase: 'launching' });
+    try {
+      await this.tasks.update(task.task_id, task.version, { nessus_scan_id: scanId, phase: 'launching' });
+    } catch (err) {
+      if (creating) await this.dropIfUnclaimed(task, scanId);
+      throw err;
+    }
     // The Nessus scan now holds the credentials; they leave Redis at once.
     await this.vault.discard(task.task_id);
     return nextStep('launch', task.version + 1);
   }
 
-  private async launch(task: Task, fresh: boolean): Promise<StepOutcome> {
+  private async launch(task: Task, { fresh, stillHeld }: StepContext): Promise<StepOutcome> {
     const instanceId = task.scanner_instance!;
     const client = this.clients.client(instanceId);
     const scanId = task.nessus_scan_id!;
     // A crash after launch but before we saved it: Nessus already shows the run, so don't launch again.
     const launched =
       !fresh && (await this.breakers.execute(instanceId, () => client.getScan(scanId))).launched;
-    if (!launched) await this.breakers.execute(instanceId, () => client.launchScan(scanId));
+    if (!launched) {
+      await assertStillHeld(task, stillHeld);
+      await this.breakers.execute(instanceId, () => client.launchScan(scanId));
+    }
     const running = await this.tasks.update(task.task_id, task.version, {
       status: 'running',
       phase: 'scanning',
@@ -357,6 +390,25 @@ export class ScanPipeline {
     });
     await this.lifecycle.recordDuration(task);
     return this.settleAfterWrite(task.task_id);
+  }
+
+  /**
+   * A scan this step created that its task does not name after all (another run of the step wrote first)
+   * is deleted, so no scan is left on Nessus that nothing tracks.
+   */
+  private async dropIfUnclaimed(task: Task, scanId: number): Promise<void> {
+    try {
+      const current = await this.tasks.find(task.task_id);
+      if (current?.nessus_scan_id === scanId) return;
+      await this.clients.client(task.scanner_instance!).deleteScan(scanId);
+      this.log.warn(
+        `task ${task.task_id}: deleted Nessus scan ${scanId}, created by a step that lost its race`,
+      );
+    } catch (err) {
+      this.log.warn(
+        `task ${task.task_id}: Nessus scan ${scanId} on ${task.scanner_instance} is not the task's and could not be deleted; delete it by hand: ${(err as Error).message}`,
+      );
+    }
   }
 
   private async fail(task: Task, error: string): Promise<StepOutcome> {

@@ -50,12 +50,14 @@ describe('withRedisLock (real Redis)', () => {
     await client.set(key, 'dead-worker', 'PX', 200);
     expect(await withRedisLock(client, key, 5000, async () => 'x')).toEqual({ acquired: false });
     await sleep(300);
-    const late = await withRedisLock(client, key, 5000, async () => {
+    const late = await withRedisLock(client, key, 5000, async (stillHeld) => {
+      expect(await stillHeld()).toBe(true);
       // Our lock is taken over (e.g. it lapsed during a Redis outage): release must leave the new owner's.
       await client.set(key, 'new-owner');
-      return 'ran';
+      return stillHeld();
     });
-    expect(late).toEqual({ acquired: true, value: 'ran' });
+    // The holder could tell it had lost the lock.
+    expect(late).toEqual({ acquired: true, value: false });
     expect(await client.get(key)).toBe('new-owner');
     await client.del(key);
   });

@@ -147,6 +147,65 @@ describe('one step of a task at a time (real Redis, simulator over HTTP)', () =>
     await redis.client.del(lockKey);
   });
 
+  describe('a run paused past its lock (a stalled worker) while another worker ran the step', () => {
+    /**
+     * Runs the task's create step, not right after an admission (so it first looks for a scan to adopt).
+     * Around its call of `method` of the Nessus client its lock lapses and another run of the step goes
+     * all the way (create, launch); the paused run then goes on with what it had.
+     */
+    async function overtakenAt(
+      method: 'findScanByName' | 'createScan',
+    ): Promise<{ taskId: string; step: string }> {
+      const taskId = await taskInCreating();
+      const client = app.app.get(NessusClients).client('scanner1');
+      const real = client[method].bind(client) as (...args: unknown[]) => Promise<unknown>;
+      const overtake = async () => {
+        await redis.client.del(redis.key('lock', 'task', taskId));
+        expect(await pipeline.advance(taskId, 0)).toMatchObject({ stepKey: expect.stringMatching(/^poll:/) });
+      };
+      let paused = true;
+      const spy = jest.spyOn(client, method).mockImplementation((async (...args: unknown[]) => {
+        if (!paused) return real(...args);
+        paused = false;
+        // The lookup answered "no scan yet" before the other run; the create is sent after it.
+        if (method === 'findScanByName') {
+          const none = await real(...args);
+          await overtake();
+          return none;
+        }
+        await overtake();
+        return real(...args);
+      }) as never);
+      let outcome;
+      try {
+        outcome = await pipeline.advance(taskId, 0);
+      } finally {
+        spy.mockRestore();
+      }
+      expect(await tasks.get(taskId)).toMatchObject({ status: 'running', phase: 'scanning' });
+      return { taskId, step: outcome.next ? outcome.stepKey : 'none' };
+    }
+
+    it('does not create a second scan once it finds its lock gone, and leaves the next step to the queue', async () => {
+      const { taskId, step } = await overtakenAt('findScanByName');
+      expect(step).toMatch(/^reread:/);
+      expect(sim.control(0).stats().created_by_name[`orch-${taskId}`]).toBe(1);
+      expect(scanOf(taskId)?.launches).toBe(1);
+    });
+
+    it('deletes the scan it created when the other run wrote the task first', async () => {
+      const before = sim.control(0).stats().deleted;
+      const { taskId } = await overtakenAt('createScan');
+      const stats = sim.control(0).stats();
+      expect(stats.created_by_name[`orch-${taskId}`]).toBe(2);
+      expect(stats.deleted).toBe(before + 1);
+      // What is left on Nessus is the scan the task names, launched once.
+      expect(stats.scans.filter((x) => x.name === `orch-${taskId}`)).toEqual([
+        expect.objectContaining({ id: (await tasks.get(taskId)).nessus_scan_id, launches: 1 }),
+      ]);
+    });
+  });
+
   it("waits while a killed worker's lock lasts, then goes on", async () => {
     const taskId = await taskInCreating();
     const lockKey = redis.key('lock', 'task', taskId);
