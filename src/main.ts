@@ -53,10 +53,14 @@ async function main(): Promise<void> {
   );
 }
 
-/** In-flight work gets a bounded time after SIGTERM; past it the process exits anyway. */
+/**
+ * In-flight work gets a bounded time after SIGTERM; past it the process exits anyway. Otherwise Nest
+ * exits by the same signal once every module has closed.
+ */
 function armShutdownBound(seconds: number): void {
   for (const signal of ['SIGTERM', 'SIGINT'] as const) {
     process.once(signal, () => {
+      new Logger('Main').log(`${signal}: stopping; in-flight work has up to ${seconds} s`);
       setTimeout(() => {
         process.stderr.write(`shutdown took longer than ${seconds}s; exiting\n`);
         process.exit(1);
