@@ -3,6 +3,7 @@
  * sessionful revision), 20 calls in flight on one session, for BENCH_SECONDS after a warm-up.
  */
 import { Client, StreamableHTTPClientTransport } from '@modelcontextprotocol/client';
+import { setMaxListeners } from 'node:events';
 import {
   Cleanup,
   benchWorkspace,
@@ -21,9 +22,30 @@ import {
 const IN_FLIGHT = 20;
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 10);
 
+/**
+ * fetch with a signal of its own per request, linked to the caller's: the SDK transport hands every
+ * request one shared signal, on which fetch leaves an abort listener per request (thousands in a run,
+ * a MaxListenersExceededWarning and client CPU that is not the gateway's).
+ */
+const isolatedFetch: typeof fetch = async (input, init) => {
+  const shared = init?.signal;
+  if (!shared) return fetch(input, init);
+  // One listener per call in flight, removed when its response arrives.
+  setMaxListeners(4 * IN_FLIGHT, shared);
+  const own = new AbortController();
+  const abort = () => own.abort(shared.reason);
+  if (shared.aborted) abort();
+  shared.addEventListener('abort', abort, { once: true });
+  try {
+    return await fetch(input, { ...init, signal: own.signal });
+  } finally {
+    shared.removeEventListener('abort', abort);
+  }
+};
+
 async function connect(url: string): Promise<Client> {
   const client = new Client({ name: 'nmg-bench', version: '1.0.0' });
-  await client.connect(new StreamableHTTPClientTransport(new URL('/mcp', url)));
+  await client.connect(new StreamableHTTPClientTransport(new URL('/mcp', url), { fetch: isolatedFetch }));
   // Listing the tools lets the client check every structuredContent against its output schema, as agents do.
   await client.listTools();
   return client;
