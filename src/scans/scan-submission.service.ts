@@ -197,7 +197,7 @@ export class ScanSubmissionService {
         status: 'failed',
         error: `the scan could not be queued (${cause.message}); submit it again`,
       });
-      // Redis may still be down: the job's own run or the next admission clears what is left.
+      // With Redis still down the reconciler removes the waiting-line entry later; credentials expire.
       await this.lifecycle.settle(failed).catch(() => undefined);
       return true;
     } catch (err) {

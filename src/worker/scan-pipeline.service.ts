@@ -393,8 +393,8 @@ export class ScanPipeline {
   }
 
   /**
-   * A scan this step created that its task does not name after all (another run of the step wrote first)
-   * is deleted, so no scan is left on Nessus that nothing tracks.
+   * A scan this step created that its task does not name after all (another run of the step wrote first,
+   * or the write failed and the step is retried) is deleted, so no scan is left that nothing tracks.
    */
   private async dropIfUnclaimed(task: Task, scanId: number): Promise<void> {
     try {
