@@ -117,6 +117,8 @@ export class DlqRetryCommand extends CliCommand {
       );
       return;
     }
+    // The note the dead-lettering left on the task goes: it moves again.
+    if (task.error !== null) await this.tasks.update(taskId, task.version, { error: null });
     const jobId = await this.queue.restart({ taskId, traceId: task.trace_id }, 'dlq-retry');
     this.emit(
       options,

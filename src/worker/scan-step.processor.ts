@@ -2,11 +2,15 @@ import { InjectQueue } from '@nestjs/bull';
 import { Injectable, Logger, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
 import type { Job, Queue } from 'bull';
 import { AppConfig } from '../config/app-config';
+import { AppError } from '../common/errors';
 import { runWithTraceFields } from '../common/logging/trace-context';
 import { ConsumerState } from '../queue/consumer-state';
 import { DeadLetterStore } from '../queue/dead-letter.store';
 import { AdvanceJobData, QueueName, ScanJob } from '../queue/queue-names';
 import { ScanQueue, stepOf } from '../queue/scan-queue';
+import { NessusError } from '../scanners/nessus/nessus-errors';
+import { TERMINAL_STATUSES } from '../tasks/task';
+import { TasksService } from '../tasks/tasks.service';
 import { ScanPipeline } from './scan-pipeline.service';
 
 /**
@@ -23,6 +27,7 @@ export class ScanStepProcessor implements OnApplicationBootstrap, OnApplicationS
     private readonly scanQueue: ScanQueue,
     private readonly pipeline: ScanPipeline,
     private readonly deadLetters: DeadLetterStore,
+    private readonly tasks: TasksService,
     private readonly state: ConsumerState,
   ) {}
 
@@ -87,12 +92,26 @@ export class ScanStepProcessor implements OnApplicationBootstrap, OnApplicationS
     this.log.error(
       `task ${job.data.taskId}: step failed ${job.attemptsMade} times, moved to the dead-letter list: ${err.message}`,
     );
+    const taskId = job.data.taskId;
     await this.deadLetters.add({
-      task_id: job.data.taskId,
+      task_id: taskId,
       job_id: String(job.id),
       error: err.message,
       attempts: job.attemptsMade,
       failed_at: new Date().toISOString(),
     });
+    // The task keeps its state for an operator; its `error` tells whoever polls it why it stopped moving.
+    // Only messages written for users reach the task; anything else stays in the worker's log.
+    const cause =
+      err instanceof AppError || err instanceof NessusError
+        ? err.message
+        : 'an internal error, see the worker log';
+    const note = (phase: string) =>
+      `its step in phase ${phase} gave up after ${job.attemptsMade} failed attempt${job.attemptsMade === 1 ? '' : 's'} ` +
+      `(${cause}); it waits on the ` +
+      `dead-letter list until an operator retries it (npm run cli -- dlq retry ${taskId}) or purges it`;
+    await this.tasks
+      .mutate(taskId, (task) => (TERMINAL_STATUSES.has(task.status) ? null : { error: note(task.phase) }))
+      .catch((e: Error) => this.log.warn(`task ${taskId}: dead-letter note not written: ${e.message}`));
   }
 }

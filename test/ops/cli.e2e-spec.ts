@@ -206,7 +206,11 @@ describe('admin CLI (child processes, real Redis, simulator)', () => {
   });
 
   it('dlq list, inspect and retry: the task leaves the list and gets a fresh job', async () => {
-    const stuck = await craft('running');
+    const crafted = await craft('running');
+    // The note a worker leaves on a task it dead-letters; a retry takes it away.
+    const stuck = await tasks.update(crafted.task_id, crafted.version, {
+      error: 'its step … dead-letter list',
+    });
     await deadLetter(stuck.task_id);
     const list = await json(['dlq', 'list']);
     expect((list.entries as { task_id: string }[]).map((e) => e.task_id)).toContain(stuck.task_id);
@@ -219,6 +223,7 @@ describe('admin CLI (child processes, real Redis, simulator)', () => {
     const retried = await json(['dlq', 'retry', stuck.task_id]);
     expect(retried).toMatchObject({ task_id: stuck.task_id, retried: true });
     expect(await deadLetters.has(stuck.task_id)).toBe(false);
+    expect(await tasks.get(stuck.task_id)).toMatchObject({ status: 'running', error: null });
     const job = await scanQueue.queue.getJob(retried.job_id as string);
     // A chain of its own: its later steps never reuse the ids of the dead chain's jobs.
     expect(job?.data).toEqual({
