@@ -58,7 +58,9 @@ describe('a step that fails every attempt (worker, real Redis and Bull, unreacha
       5_000,
     );
     expect(seen).toMatchObject({ status: 'queued', phase: 'creating' });
-    expect(seen.error).toMatch(/^its step in phase creating gave up after 1 failed attempt \(.*unreachable.*\)/);
+    expect(seen.error).toMatch(
+      /^its step in phase creating gave up after 1 failed attempt \(.*unreachable.*\)/,
+    );
     expect(seen.error).toContain(`npm run cli -- dlq retry ${task.task_id}`);
   });
 });
