@@ -9,6 +9,7 @@ import { traceRequests } from './common/logging/access-log';
 import { createAppLogger, NestPinoLogger } from './common/logging/app-logger';
 import { HttpErrorFilter } from './common/http/http-error.filter';
 import { verifyJsonDepth } from './common/http/json-depth';
+import { parseApiKeys, requireApiKey } from './security/api-key.guard';
 
 /** Builds the application for a validated configuration (also used by the e2e tests). */
 export async function createApp(config: AppConfig): Promise<NestExpressApplication> {
@@ -18,6 +19,7 @@ export async function createApp(config: AppConfig): Promise<NestExpressApplicati
     bodyParser: false,
   });
   app.use(traceRequests(logger));
+  app.use('/api', requireApiKey(parseApiKeys(config.security.apiKeys)));
   // Deeply nested JSON parses, but would overflow the stack of later recursive walks (a 500): refuse it.
   app.useBodyParser('json', { limit: config.http.bodyLimitBytes, verify: verifyJsonDepth() });
   app.useBodyParser('urlencoded', { limit: config.http.bodyLimitBytes, extended: false });

@@ -115,14 +115,41 @@ export class ApiKeyGuard implements CanActivate {
     }
     if (isPublic) return true;
     const response = context.switchToHttp().getResponse<{ setHeader(name: string, value: string): void }>();
-    const presented = header !== undefined;
-    response.setHeader('WWW-Authenticate', presented ? 'Bearer error="invalid_token"' : 'Bearer');
-    throw new UnauthorizedException({
+    const refusal = unauthorized(header);
+    response.setHeader('WWW-Authenticate', refusal.challenge);
+    throw new UnauthorizedException({ statusCode: 401, error: 'Unauthorized', message: refusal.message });
+  }
+}
+
+/** The 401 for a request without a valid key: its WWW-Authenticate challenge and message. */
+export function unauthorized(authorizationHeader: string | string[] | undefined): {
+  challenge: string;
+  message: string;
+} {
+  return authorizationHeader === undefined
+    ? { challenge: 'Bearer', message: 'an API key is required: send Authorization: Bearer <key>' }
+    : { challenge: 'Bearer error="invalid_token"', message: 'the bearer token is not a valid API key' };
+}
+
+/**
+ * Refuses every request under /api without a valid key before routing (SPEC §8), so a path that does
+ * not exist answers 401 like one that does, not a 404 naming which exist; Swagger's documents there
+ * are served outside Nest's guards too. ApiKeyGuard still names the client on the routes.
+ */
+export function requireApiKey(keys: ApiKey[]) {
+  return (
+    req: ClientRequest & { traceId?: string },
+    res: { setHeader(name: string, value: string): void; status(code: number): { json(body: object): void } },
+    next: () => void,
+  ): void => {
+    if (keys.length === 0 || identifyClient(req.headers.authorization, keys)) return next();
+    const refusal = unauthorized(req.headers.authorization);
+    res.setHeader('WWW-Authenticate', refusal.challenge);
+    res.status(401).json({
       statusCode: 401,
       error: 'Unauthorized',
-      message: presented
-        ? 'the bearer token is not a valid API key'
-        : 'an API key is required: send Authorization: Bearer <key>',
+      message: refusal.message,
+      trace_id: req.traceId,
     });
-  }
+  };
 }

@@ -89,6 +89,15 @@ describe('REST API /api/v1 (whole app in all mode, real Redis, Nessus simulator)
       await http().get('/api/v1/pools').expect(401);
     });
 
+    it('answers a path that does not exist under /api with 401 too: only a caller with a key learns it is 404', async () => {
+      for (const path of ['/api/v1/nothing-here', '/api/v2/scans', '/api/admin']) {
+        const anonymous = await http().get(path).expect(401);
+        expect(anonymous.body).toMatchObject({ statusCode: 401, trace_id: expect.any(String) });
+        expect(anonymous.headers['www-authenticate']).toBe('Bearer');
+        await http().get(path).set(AUTH).expect(404);
+      }
+    });
+
     it('echoes a sane X-Trace-Id and replaces one that is not', async () => {
       const sane = await http()
         .get('/api/v1/pools')

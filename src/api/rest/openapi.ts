@@ -1,8 +1,5 @@
 import type { INestApplication } from '@nestjs/common';
 import { DocumentBuilder, SwaggerModule, type OpenAPIObject } from '@nestjs/swagger';
-import type { NextFunction, Request, Response } from 'express';
-import { AppConfig } from '../../config/app-config';
-import { identifyClient, parseApiKeys } from '../../security/api-key.guard';
 import { ApiModule } from '../api.module';
 
 /** Where the OpenAPI UI and its JSON document are served. */
@@ -34,23 +31,10 @@ export function buildOpenApiDocument(app: INestApplication): OpenAPIObject {
 }
 
 /**
- * Serves the UI at /api/docs, the JSON at /api/docs-json and YAML at /api/docs-yaml (call before the app is initialised). When
- * API_KEYS is set they need the bearer token like every other /api route (SPEC §8).
+ * Serves the UI at /api/docs, the JSON at /api/docs-json and YAML at /api/docs-yaml (call before the app is
+ * initialised). Like every /api path they need the bearer token when API_KEYS is set (requireApiKey).
  */
 export function setupOpenApi(app: INestApplication): void {
-  const keys = parseApiKeys(app.get(AppConfig).security.apiKeys);
-  // These routes sit in front of Nest's guards, so the API key is checked here.
-  const paths = [OPENAPI_PATH, OPENAPI_JSON_PATH, OPENAPI_YAML_PATH].map((p) => `/${p}`);
-  app.use(paths, (req: Request & { traceId?: string }, res: Response, next: NextFunction) => {
-    if (keys.length === 0 || identifyClient(req.headers.authorization, keys)) return next();
-    res.setHeader('WWW-Authenticate', 'Bearer');
-    res.status(401).json({
-      statusCode: 401,
-      error: 'Unauthorized',
-      message: 'an API key is required: send Authorization: Bearer <key>',
-      trace_id: req.traceId,
-    });
-  });
   SwaggerModule.setup(OPENAPI_PATH, app, () => buildOpenApiDocument(app), {
     jsonDocumentUrl: OPENAPI_JSON_PATH,
     yamlDocumentUrl: OPENAPI_YAML_PATH,
