@@ -33,7 +33,7 @@ export class ReadinessHealth implements BeforeApplicationShutdown {
     return this.shuttingDown ? check.down({ message: 'shutting down' }) : check.up();
   }
 
-  /** Scanner state (circuits open in any process, this one's last reload): reported, never failing readiness. */
+  /** Scanners (circuits open in any process, this one's last reload): reported, never failing readiness. */
   async scanners() {
     const scanners = this.registry.snapshot().scanners;
     const marked = await this.health.openAmong(scanners.map((s) => s.instanceId));

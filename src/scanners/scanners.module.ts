@@ -8,7 +8,8 @@ import { ScannersService } from './scanners.service';
 
 /**
  * Scanner pools (SCANNER_CONFIG, reloaded on SIGHUP), capacity leases in Redis, per-scanner circuit
- * breakers (their open circuits shared through Redis) and Nessus clients. Needs the global ConfigModule (AppConfig) and RedisModule (RedisService).
+ * breakers (their open circuits shared through Redis) and Nessus clients. Needs the global ConfigModule
+ * (AppConfig) and RedisModule (RedisService).
  */
 @Module({
   providers: [
