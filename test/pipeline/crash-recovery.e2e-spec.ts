@@ -29,6 +29,7 @@ describe('crash recovery across worker processes', () => {
   let api: TestApp;
   let redis: Awaited<ReturnType<typeof startPrivateRedis>>;
   const workers: GatewayProcess[] = [];
+  let started = 0;
   let submit: ScanSubmissionService;
   let queries: ScanQueries;
 
@@ -43,7 +44,8 @@ describe('crash recovery across worker processes', () => {
         POLL_INTERVAL_SECONDS: '1',
         RECONCILE_INTERVAL_SECONDS: '5',
       },
-      join(api.dataDir, '..', `worker-${workers.length}.log`),
+      // A log of its own: a later test reads what this worker alone wrote.
+      join(api.dataDir, '..', `worker-${++started}.log`),
     );
     workers.push(w);
     await w.ready();
