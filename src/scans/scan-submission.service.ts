@@ -13,6 +13,7 @@ import { splitTargets, TargetPolicy } from '../security/target-policy';
 import { SchemaProfile, ScanType, Task, TERMINAL_STATUSES } from '../tasks/task';
 import { newTaskId } from '../tasks/task-id';
 import { newTask } from '../tasks/task-state-machine';
+import { StaleVersionError } from '../tasks/task.store';
 import { TasksService } from '../tasks/tasks.service';
 import { ScanLifecycle } from './scan-lifecycle.service';
 
@@ -201,8 +202,9 @@ export class ScanSubmissionService {
       await this.lifecycle.settle(failed).catch(() => undefined);
       return true;
     } catch (err) {
+      const why = err instanceof StaleVersionError ? 'a worker has taken it already' : (err as Error).message;
       this.log.warn(
-        `task ${taskId}: submission failed and could not be withdrawn: ${(err as Error).message}`,
+        `task ${taskId}: the submission failed but its task stays (${why}); a retry with its key gets it back`,
       );
       return false;
     }
