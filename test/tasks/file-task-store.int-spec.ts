@@ -11,7 +11,7 @@ import {
   writeFileSync,
 } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { basename, join } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 import { NotFoundError, ValidationError } from '../../src/common/errors';
 import { AppConfig } from '../../src/config/app-config';
 import { FileTaskStore } from '../../src/tasks/file-task.store';
@@ -156,6 +156,28 @@ describe('FileTaskStore', () => {
     expect(writes).toHaveLength(1);
     expect(readFileSync(taskFile(task.task_id), 'utf8')).toBe(before);
     await expect(store.get(task.task_id)).resolves.toMatchObject({ version: 2, status: 'running' });
+  });
+
+  it('abandons a write whose lock another writer broke meanwhile, leaving the file as it was', async () => {
+    const task = sample();
+    await store.create(task);
+    const before = readFileSync(taskFile(task.task_id), 'utf8');
+    const read = store.get.bind(store);
+    // The writer stalls under its lock while another process breaks the lock (as a stale one is broken);
+    // the lock's next refresh finds it gone.
+    const stalled = jest.spyOn(store, 'get').mockImplementationOnce(async (id: string) => {
+      rmSync(join(dirname(taskFile(task.task_id)), 'task.json.lock'), { recursive: true });
+      await new Promise((r) => setTimeout(r, 2500));
+      return read(id);
+    });
+    try {
+      await expect(store.update(task.task_id, 1, { progress: 50 })).rejects.toThrow(/its lock was lost/);
+    } finally {
+      stalled.mockRestore();
+    }
+    expect(readFileSync(taskFile(task.task_id), 'utf8')).toBe(before);
+    // No temporary file is left beside it.
+    expect(readdirSync(dirname(taskFile(task.task_id)))).toEqual(['task.json']);
   });
 
   it('refuses an illegal transition and keeps the stored state', async () => {
