@@ -103,6 +103,8 @@ export class ApiKeyGuard implements CanActivate {
       request.clientId = ANONYMOUS_CLIENT;
       return true;
     }
+    // Already identified by requireApiKey (every /api request): the key is not hashed a second time.
+    if (request.clientId !== undefined) return true;
     const isPublic = this.reflector.getAllAndOverride<boolean>(PUBLIC_ROUTE, [
       context.getHandler(),
       context.getClass(),
@@ -134,7 +136,7 @@ export function unauthorized(authorizationHeader: string | string[] | undefined)
 /**
  * Refuses every request under /api without a valid key before routing (SPEC §8), so a path that does
  * not exist answers 401 like one that does, not a 404 naming which exist; Swagger's documents there
- * are served outside Nest's guards too. ApiKeyGuard still names the client on the routes.
+ * are served outside Nest's guards too. The client it identifies is what ApiKeyGuard and the rate limit use.
  */
 export function requireApiKey(keys: ApiKey[]) {
   return (
@@ -142,7 +144,12 @@ export function requireApiKey(keys: ApiKey[]) {
     res: { setHeader(name: string, value: string): void; status(code: number): { json(body: object): void } },
     next: () => void,
   ): void => {
-    if (keys.length === 0 || identifyClient(req.headers.authorization, keys)) return next();
+    if (keys.length === 0) return next();
+    const client = identifyClient(req.headers.authorization, keys);
+    if (client) {
+      req.clientId = client.clientId;
+      return next();
+    }
     const refusal = unauthorized(req.headers.authorization);
     res.setHeader('WWW-Authenticate', refusal.challenge);
     res.status(401).json({
