@@ -164,7 +164,10 @@ export class ScanPipeline {
     let writtenVersion = 0;
     // A lost lock ends the run: its next step goes back to the queue and waits for the lock there.
     let lost = false;
-    const held: StillHeld = async () => !(lost ||= !(await stillHeld()));
+    const held: StillHeld = async () => {
+      if (!(await stillHeld())) lost = true;
+      return !lost;
+    };
     for (let inline = 0; ; inline++) {
       const task = await this.load(taskId);
       if (!task) return { next: false };

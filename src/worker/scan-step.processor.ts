@@ -106,10 +106,10 @@ export class ScanStepProcessor implements OnApplicationBootstrap, OnApplicationS
       err instanceof AppError || err instanceof NessusError
         ? err.message
         : 'an internal error, see the worker log';
+    const tries = `${job.attemptsMade} failed attempt${job.attemptsMade === 1 ? '' : 's'}`;
     const note = (phase: string) =>
-      `its step in phase ${phase} gave up after ${job.attemptsMade} failed attempt${job.attemptsMade === 1 ? '' : 's'} ` +
-      `(${cause}); it waits on the ` +
-      `dead-letter list until an operator retries it (npm run cli -- dlq retry ${taskId}) or purges it`;
+      `its step in phase ${phase} gave up after ${tries} (${cause}); it waits on the dead-letter list ` +
+      `until an operator retries it (npm run cli -- dlq retry ${taskId}) or purges it`;
     await this.tasks
       .mutate(taskId, (task) => (TERMINAL_STATUSES.has(task.status) ? null : { error: note(task.phase) }))
       .catch((e: Error) => this.log.warn(`task ${taskId}: dead-letter note not written: ${e.message}`));
