@@ -55,6 +55,12 @@ export class ForbiddenTargetError extends AppError {
   }
 }
 
+/** The client has as many unfinished tasks as MAX_ACTIVE_TASKS_PER_CLIENT allows. */
+export class QuotaExceededError extends AppError {
+  readonly status = 429;
+  readonly error = 'Too Many Requests';
+}
+
 /** A dependency (Redis, storage) is unavailable; the caller may retry after `retryAfterSeconds`. */
 export class UnavailableError extends AppError {
   readonly status = 503;

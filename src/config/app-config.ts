@@ -36,6 +36,8 @@ export class AppConfig {
     maxTargetAddresses: number;
     mcpAllowedOrigins: string[];
     rateLimitPerMinute: number;
+    /** 0: no cap. */
+    maxActiveTasksPerClient: number;
   };
   readonly mcp: { sessionIdleSeconds: number };
   readonly housekeeping: {
@@ -75,6 +77,7 @@ export class AppConfig {
       maxTargetAddresses: env.MAX_TARGET_ADDRESSES,
       mcpAllowedOrigins: env.MCP_ALLOWED_ORIGINS,
       rateLimitPerMinute: env.RATE_LIMIT_PER_MINUTE,
+      maxActiveTasksPerClient: env.MAX_ACTIVE_TASKS_PER_CLIENT,
     };
     this.mcp = { sessionIdleSeconds: env.MCP_SESSION_IDLE_SECONDS };
     this.housekeeping = {

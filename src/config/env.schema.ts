@@ -94,6 +94,8 @@ export const envSchema = z.object({
   MCP_SESSION_IDLE_SECONDS: int(1800, 10, 86400),
   /** Requests per minute per API key (or per address when unauthenticated). */
   RATE_LIMIT_PER_MINUTE: int(600, 1, 1_000_000),
+  /** Queued plus running tasks one client may have; a submission past it is 429 (0: no cap). */
+  MAX_ACTIVE_TASKS_PER_CLIENT: int(1000, 0, 10_000_000),
   /** Largest accepted request body. */
   BODY_LIMIT_BYTES: int(1_048_576, 1024, 64 * 1_048_576),
   /** How often the reconciler re-seeds jobs for unfinished tasks (worker mode). */

@@ -9,6 +9,7 @@ import { NessusClients } from '../scanners/nessus-clients.service';
 import { NessusError } from '../scanners/nessus/nessus-errors';
 import { ScannerRegistry } from '../scanners/scanner-registry.service';
 import { Task } from '../tasks/task';
+import { ActiveTaskQuota } from './active-task-quota';
 import { TasksService } from '../tasks/tasks.service';
 
 /** Every Nessus scan this service creates is named after its task, so a retried step can find it. */
@@ -36,16 +37,18 @@ export class ScanLifecycle {
     private readonly queue: ScanQueue,
     private readonly idempotency: IdempotencyService,
     private readonly redis: RedisService,
+    private readonly quota: ActiveTaskQuota,
   ) {}
 
   /**
-   * Cleans up after a terminal state; safe to repeat: frees the scanner lease, leaves the waiting line,
-   * drops credentials, stops the Nessus scan of a cancelled or timed-out task, and wakes the next
+   * Cleans up after a terminal state; safe to repeat: frees the scanner lease and the client's place
+   * under MAX_ACTIVE_TASKS_PER_CLIENT, leaves the waiting line, drops credentials, stops the Nessus scan of a cancelled or timed-out task, and wakes the next
    * waiting task of the pool.
    */
   async settle(task: Task): Promise<void> {
     if (task.status === 'cancelled' || task.status === 'timeout') await this.stopQuietly(task);
     await this.vault.discard(task.task_id);
+    await this.quota.release(task.client_id, task.task_id);
     await this.waiting.leave(task.scanner_pool, task.task_id);
     await this.idempotency.keepAlive(task.idempotency_key_hash);
     if (task.scanner_instance) {

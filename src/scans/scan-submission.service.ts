@@ -1,6 +1,6 @@
 import { Injectable, Logger } from '@nestjs/common';
 import { AppConfig } from '../config/app-config';
-import { ForbiddenTargetError, ValidationError } from '../common/errors';
+import { ForbiddenTargetError, QuotaExceededError, ValidationError } from '../common/errors';
 import { bindTraceFields } from '../common/logging/trace-context';
 import { fingerprintSubmission } from '../idempotency/fingerprint';
 import { resolveIdempotencyKey } from '../idempotency/idempotency-key';
@@ -15,6 +15,7 @@ import { newTaskId } from '../tasks/task-id';
 import { newTask } from '../tasks/task-state-machine';
 import { StaleVersionError } from '../tasks/task.store';
 import { TasksService } from '../tasks/tasks.service';
+import { ActiveTaskQuota } from './active-task-quota';
 import { ScanLifecycle } from './scan-lifecycle.service';
 
 /** First step of every task's chain; its job id is `<task_id>:admit`. */
@@ -81,6 +82,7 @@ export class ScanSubmissionService {
     private readonly waiting: WaitingLine,
     private readonly vault: CredentialVault,
     private readonly lifecycle: ScanLifecycle,
+    private readonly quota: ActiveTaskQuota,
   ) {
     this.policy = new TargetPolicy({
       allow: config.security.targetAllow,
@@ -145,6 +147,7 @@ export class ScanSubmissionService {
       // A fresh claim names a task id made just now: only a replay can find its task stored.
       let task = claim.replay ? await this.tasks.find(taskId) : null;
       if (!task) {
+        if (!(await this.quota.reserve(ctx.clientId, taskId))) throw this.overQuota(ctx.clientId);
         task = newTask({
           task_id: taskId,
           name: req.name,
@@ -178,7 +181,7 @@ export class ScanSubmissionService {
       return await this.respond(task, claim.replay);
     } catch (err) {
       // The caller hears that this failed: free the key for a retry only once nothing of it can still run.
-      if (!claim.replay && (await this.withdraw(taskId, err as Error))) {
+      if (!claim.replay && (await this.withdraw(taskId, ctx.clientId, err as Error))) {
         await this.idempotency.abandon(claim.keyHash, taskId);
       }
       throw err;
@@ -190,10 +193,14 @@ export class ScanSubmissionService {
    * beside the task a retry creates, so it is failed (while still untouched at version 1). False when it
    * could not be (a worker already took it, or the write failed): the key then keeps naming it.
    */
-  private async withdraw(taskId: string, cause: Error): Promise<boolean> {
+  private async withdraw(taskId: string, clientId: string, cause: Error): Promise<boolean> {
     try {
       const stored = await this.tasks.find(taskId);
-      if (!stored) return true;
+      if (!stored) {
+        // Redis down: the reconciler frees the place later.
+        await this.quota.release(clientId, taskId).catch(() => undefined);
+        return true;
+      }
       const failed = await this.tasks.update(taskId, 1, {
         status: 'failed',
         error: `the scan could not be queued (${cause.message}); submit it again`,
@@ -208,6 +215,16 @@ export class ScanSubmissionService {
       );
       return false;
     }
+  }
+
+  private overQuota(clientId: string): QuotaExceededError {
+    this.log.warn(
+      `refused a submission of client ${clientId}: at MAX_ACTIVE_TASKS_PER_CLIENT (${this.quota.cap})`,
+    );
+    return new QuotaExceededError(
+      `client ${clientId} has ${this.quota.cap} queued or running tasks, the most MAX_ACTIVE_TASKS_PER_CLIENT allows; ` +
+        'submit again when some have finished, or cancel some',
+    );
   }
 
   private async respond(task: Task, replay: boolean): Promise<SubmitResponse> {

@@ -6,6 +6,8 @@ import { RedisService } from '../common/redis/redis.service';
 import { DeadLetterStore } from '../queue/dead-letter.store';
 import { ScanQueue } from '../queue/scan-queue';
 import { WaitingLine } from '../queue/waiting-line';
+import { ActiveTaskQuota } from '../scans/active-task-quota';
+import { ANONYMOUS_CLIENT, parseApiKeys } from '../security/api-key.guard';
 import { Task } from '../tasks/task';
 import { isTerminal } from '../tasks/task-state-machine';
 import { TasksService } from '../tasks/tasks.service';
@@ -16,6 +18,10 @@ export interface ReconcileReport {
   skipped_dead_letters: number;
   /** Waiting-line entries of tasks no longer waiting (ended or gone), removed. */
   waiting_pruned: string[];
+  /** Places under MAX_ACTIVE_TASKS_PER_CLIENT held by tasks that ended or are gone, freed. */
+  quota_freed: string[];
+  /** Unfinished tasks given their place back (a Redis restart had lost it). */
+  quota_restored: string[];
 }
 
 /** Entries looked at per pool and pass: the head of a line is what holds admissions back. */
@@ -33,6 +39,8 @@ export class Reconciler implements OnApplicationBootstrap, OnApplicationShutdown
   private running?: Promise<unknown>;
   /** How long a chain that looks dead is left to settle before it is re-seeded. */
   settleMs = 1000;
+  /** A submission holds its quota place a moment before its task is stored: younger places are left alone. */
+  quotaGraceMs = 60_000;
 
   constructor(
     private readonly config: AppConfig,
@@ -41,6 +49,7 @@ export class Reconciler implements OnApplicationBootstrap, OnApplicationShutdown
     private readonly waiting: WaitingLine,
     private readonly deadLetters: DeadLetterStore,
     private readonly redis: RedisService,
+    private readonly quota: ActiveTaskQuota,
   ) {}
 
   onApplicationBootstrap(): void {
@@ -72,11 +81,20 @@ export class Reconciler implements OnApplicationBootstrap, OnApplicationShutdown
 
   /** One pass over every queued or running task. */
   async reconcile(): Promise<ReconcileReport> {
-    const report: ReconcileReport = { checked: 0, reseeded: [], skipped_dead_letters: 0, waiting_pruned: [] };
+    const report: ReconcileReport = {
+      checked: 0,
+      reseeded: [],
+      skipped_dead_letters: 0,
+      waiting_pruned: [],
+      quota_freed: [],
+      quota_restored: [],
+    };
     const suspects: { task: Task; pointer: string | null }[] = [];
     const waitingIn = new Map<string, Set<string>>();
+    const activeOf = new Map<string, Set<string>>();
     for await (const task of this.tasks.unfinished()) {
       report.checked++;
+      activeOf.set(task.client_id, (activeOf.get(task.client_id) ?? new Set<string>()).add(task.task_id));
       if (await this.deadLetters.has(task.task_id)) {
         report.skipped_dead_letters++;
         continue;
@@ -111,7 +129,40 @@ export class Reconciler implements OnApplicationBootstrap, OnApplicationShutdown
         `reconciler removed ${report.waiting_pruned.length} waiting-line entries of tasks no longer waiting`,
       );
     }
+    if (this.quota.cap > 0) await this.mendQuotas(activeOf, report);
+    if (report.quota_freed.length || report.quota_restored.length) {
+      this.log.warn(
+        `reconciler freed ${report.quota_freed.length} and restored ${report.quota_restored.length} client quota places`,
+      );
+    }
     return report;
+  }
+
+  /**
+   * A task that ended while Redis was unreachable, or a submission that crashed before storing its task,
+   * would hold a place under its client's cap forever; a Redis restart loses the places of running tasks.
+   */
+  private async mendQuotas(activeOf: Map<string, Set<string>>, report: ReconcileReport): Promise<void> {
+    const configured = parseApiKeys(this.config.security.apiKeys).map((k) => k.clientId);
+    for (const clientId of new Set([...activeOf.keys(), ...configured, ANONYMOUS_CLIENT])) {
+      const active = activeOf.get(clientId) ?? new Set<string>();
+      const held = await this.quota.members(clientId);
+      for (const taskId of await this.quota.heldLongerThan(clientId, this.quotaGraceMs)) {
+        if (active.has(taskId)) continue;
+        // The pass reads a bounded number of tasks per status: one it did not see may still be running.
+        const task = await this.tasks.find(taskId);
+        if (task && !isTerminal(task.status)) continue;
+        await this.quota.release(clientId, taskId);
+        report.quota_freed.push(taskId);
+      }
+      for (const taskId of active) {
+        if (held.has(taskId)) continue;
+        const task = await this.tasks.find(taskId);
+        if (task && !isTerminal(task.status) && (await this.quota.restore(clientId, taskId))) {
+          report.quota_restored.push(taskId);
+        }
+      }
+    }
   }
 
   /**

@@ -1,6 +1,7 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { startSimulator, SimulatorHandle } from '../../simulator/simulator';
+import { ActiveTaskQuota } from '../../src/scans/active-task-quota';
 import { ScanQueries } from '../../src/scans/scan-queries.service';
 import { ScanSubmissionService, SubmitResponse } from '../../src/scans/scan-submission.service';
 import { startTestApp, TestApp } from '../support/app-harness';
@@ -44,8 +45,10 @@ describe('scan pipeline (one process, real Redis, simulator)', () => {
   });
 
   it('runs a submitted scan to completed, with the export and findings on disk and one Nessus scan', async () => {
+    const quota = t.app.get(ActiveTaskQuota);
     const res = await scan('single', '192.0.2.10, 192.0.2.11');
     expect(res).toMatchObject({ status: 'queued', scanner_pool: 'main', idempotent_replay: false });
+    expect((await quota.members(ctx.clientId)).has(res.task_id)).toBe(true);
     const done = await waitFor(() => status(res.task_id), terminal);
     expect(done).toMatchObject({
       status: 'completed',
@@ -61,6 +64,11 @@ describe('scan pipeline (one process, real Redis, simulator)', () => {
     const stats = sim.control(0).stats();
     expect(stats.created_by_name[`orch-${res.task_id}`]).toBe(1);
     expect(stats.scans.find((s) => s.name === `orch-${res.task_id}`)?.launches).toBe(1);
+    // A completed task no longer counts against its client's MAX_ACTIVE_TASKS_PER_CLIENT (settled just after).
+    await waitFor(
+      () => quota.members(ctx.clientId),
+      (held) => !held.has(res.task_id),
+    );
   });
 
   it('keeps a third scan queued on a pool of capacity two, then runs it', async () => {

@@ -11,6 +11,7 @@ import { QueueModule } from '../../src/queue/queue.module';
 import { ScanJob } from '../../src/queue/queue-names';
 import { ScanQueue } from '../../src/queue/scan-queue';
 import { WaitingLine } from '../../src/queue/waiting-line';
+import { ActiveTaskQuota } from '../../src/scans/active-task-quota';
 import { newTaskId } from '../../src/tasks/task-id';
 import { newTask } from '../../src/tasks/task-state-machine';
 import { TasksModule } from '../../src/tasks/tasks.module';
@@ -53,10 +54,11 @@ describe('reconciler (real Redis and Bull, no consumer)', () => {
         nessus: [{ instance_id: 'scanner1', url: 'http://127.0.0.1:9' }],
       }),
       LOG_LEVEL: 'error',
+      MAX_ACTIVE_TASKS_PER_CLIENT: '10',
     });
     moduleRef = await Test.createTestingModule({
       imports: [ConfigModule.forRoot(config), RedisModule, QueueModule, TasksModule],
-      providers: [Reconciler],
+      providers: [Reconciler, ActiveTaskQuota],
     }).compile();
     tasks = moduleRef.get(TasksService);
     queue = moduleRef.get(ScanQueue);
@@ -111,5 +113,30 @@ describe('reconciler (real Redis and Bull, no consumer)', () => {
     expect(await line.head('nessus', 10)).toContain(waiting);
     expect(await line.position('nessus', ended)).toBeNull();
     expect(await line.position('nessus', gone)).toBeNull();
+  });
+
+  it('frees quota places of tasks that ended or are gone, restores lost ones, and leaves fresh ones', async () => {
+    const quota = moduleRef.get(ActiveTaskQuota);
+    const running = await queuedTask();
+    const ended = await queuedTask();
+    await tasks.update(ended, 1, { status: 'failed', error: 'stopped' });
+    const gone = newTaskId();
+    const justReserved = newTaskId();
+    // What a settle that could not reach Redis, and a submission that crashed before storing, leave.
+    await quota.reserve('anonymous', ended);
+    await quota.reserve('anonymous', gone);
+    await new Promise((r) => setTimeout(r, 2000));
+    await quota.reserve('anonymous', justReserved);
+    reconciler.quotaGraceMs = 1500;
+
+    const pass = await reconciler.reconcile();
+    expect(pass.quota_freed.sort()).toEqual([ended, gone].sort());
+    // `running` had no place (as after a Redis restart): it has one again.
+    expect(pass.quota_restored).toContain(running);
+    const held = await quota.members('anonymous');
+    expect(held.has(running)).toBe(true);
+    expect(held.has(justReserved)).toBe(true);
+    expect(held.has(ended) || held.has(gone)).toBe(false);
+    expect((await reconciler.reconcile()).quota_freed).toEqual([]);
   });
 });

@@ -40,7 +40,8 @@ const ERROR_EXAMPLES: Record<
     message: 'request entity too large',
   },
   429: {
-    description: 'Over RATE_LIMIT_PER_MINUTE for this API key; see Retry-After.',
+    description:
+      'Over RATE_LIMIT_PER_MINUTE for this API key (see Retry-After), or, for a submission, the client already has MAX_ACTIVE_TASKS_PER_CLIENT queued or running tasks.',
     error: 'Too Many Requests',
     message: 'rate limit of 600 requests per minute exceeded; retry after 12 s',
   },

@@ -1,0 +1,79 @@
+import { Injectable } from '@nestjs/common';
+import type Redis from 'ioredis';
+import { AppConfig } from '../config/app-config';
+import { REDIS_NOW_LUA } from '../common/redis/redis-now';
+import { RedisService } from '../common/redis/redis.service';
+
+/** KEYS[1] = the client's set; ARGV = cap, taskId. 1 when the task holds a place (already or now), 0 when full. */
+const RESERVE_LUA = `${REDIS_NOW_LUA}
+if redis.call('ZSCORE', KEYS[1], ARGV[2]) then return 1 end
+if redis.call('ZCARD', KEYS[1]) >= tonumber(ARGV[1]) then return 0 end
+redis.call('ZADD', KEYS[1], now, ARGV[2])
+return 1
+`;
+
+/** KEYS[1] = the client's set; ARGV = graceMs. The task ids that have held a place longer than graceMs. */
+const OLDER_LUA = `${REDIS_NOW_LUA}
+return redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', now - tonumber(ARGV[1]))
+`;
+
+interface QuotaCommands {
+  nmgQuotaReserve(key: string, cap: number, taskId: string): Promise<number>;
+  nmgQuotaOlder(key: string, graceMs: number): Promise<string[]>;
+}
+
+/**
+ * MAX_ACTIVE_TASKS_PER_CLIENT (OWASP API4): per client, a Redis set of its queued and running task ids,
+ * joined atomically when a submission stores a task and left when the task settles, so concurrent
+ * submissions cannot overshoot the cap. The reconciler mends what a crash or a Redis restart leaves.
+ */
+@Injectable()
+export class ActiveTaskQuota {
+  readonly cap: number;
+  private readonly commands: Redis & QuotaCommands;
+
+  constructor(
+    config: AppConfig,
+    private readonly redis: RedisService,
+  ) {
+    this.cap = config.security.maxActiveTasksPerClient;
+    redis.client.defineCommand('nmgQuotaReserve', { numberOfKeys: 1, lua: RESERVE_LUA });
+    redis.client.defineCommand('nmgQuotaOlder', { numberOfKeys: 1, lua: OLDER_LUA });
+    this.commands = redis.client as Redis & QuotaCommands;
+  }
+
+  private key(clientId: string): string {
+    return this.redis.key('client-active', clientId);
+  }
+
+  /** False when the client is at its cap; true when the task holds a place (repeating it is harmless). */
+  async reserve(clientId: string, taskId: string): Promise<boolean> {
+    if (this.cap === 0) return true;
+    return (await this.commands.nmgQuotaReserve(this.key(clientId), this.cap, taskId)) === 1;
+  }
+
+  async release(clientId: string, taskId: string): Promise<void> {
+    await this.redis.client.zrem(this.key(clientId), taskId);
+  }
+
+  async count(clientId: string): Promise<number> {
+    return this.redis.client.zcard(this.key(clientId));
+  }
+
+  async members(clientId: string): Promise<Set<string>> {
+    return new Set(await this.redis.client.zrange(this.key(clientId), 0, -1));
+  }
+
+  /** Task ids holding a place for longer than graceMs (by Redis' clock). */
+  heldLongerThan(clientId: string, graceMs: number): Promise<string[]> {
+    return this.commands.nmgQuotaOlder(this.key(clientId), graceMs);
+  }
+
+  /**
+   * Gives an unfinished task its place back (after a Redis restart), even past the cap: it exists already.
+   * Score 0: the grace of a fresh reservation is for a task not yet stored, and this one is.
+   */
+  async restore(clientId: string, taskId: string): Promise<boolean> {
+    return (await this.redis.client.zadd(this.key(clientId), 'NX', 0, taskId)) === 1;
+  }
+}
