@@ -1,4 +1,4 @@
-import { mkdir, opendir, readFile, rm, stat } from 'node:fs/promises';
+import { lstat, mkdir, opendir, readFile, rm, stat } from 'node:fs/promises';
 import { join, resolve, sep } from 'node:path';
 import { Injectable, OnModuleInit } from '@nestjs/common';
 import * as lockfile from 'proper-lockfile';
@@ -23,6 +23,19 @@ function errno(err: unknown): string | undefined {
 }
 
 /** A malformed id is named in errors only in a short, quoted form (it may be huge or hostile). */
+/**
+ * Whether a task directory exists as a directory of its own. A symbolic link planted in DATA_DIR under a
+ * task id could lead anywhere: it is treated as no task, so nothing outside DATA_DIR is read or written.
+ */
+async function isOwnDir(dir: string): Promise<boolean> {
+  try {
+    return (await lstat(dir)).isDirectory();
+  } catch (err) {
+    if (errno(err) === 'ENOENT' || errno(err) === 'ENOTDIR') return false;
+    throw err;
+  }
+}
+
 function malformed(taskId: unknown): ValidationError {
   const shown = JSON.stringify(String(taskId).slice(0, 64));
   return new ValidationError(`task_id ${shown} is not a valid task id`, { task_id: 'not a valid task id' });
@@ -63,12 +76,19 @@ export class FileTaskStore extends TaskStore implements OnModuleInit {
     const dir = this.taskDir(task.task_id);
     const madeFirst = await mkdir(dir, { recursive: true });
     if (madeFirst !== undefined) await fsyncDir(this.dataDir);
+    else if (!(await isOwnDir(dir)))
+      throw new TaskFileError(task.task_id, 'its path is not a directory of its own');
     const created = await createFileExclusive(join(dir, TASK_FILE), JSON.stringify(task));
     return created ? 'created' : 'exists';
   }
 
   async get(taskId: string): Promise<Task | null> {
-    const file = join(this.taskDir(taskId), TASK_FILE);
+    const dir = this.taskDir(taskId);
+    return (await isOwnDir(dir)) ? this.read(taskId, dir) : null;
+  }
+
+  private async read(taskId: string, dir: string): Promise<Task | null> {
+    const file = join(dir, TASK_FILE);
     let text: string;
     try {
       text = await readFile(file, 'utf8');
@@ -106,16 +126,18 @@ export class FileTaskStore extends TaskStore implements OnModuleInit {
       });
     }
     // The lock lives in the task directory: refuse an unknown task before taking it (a stat, not a read).
-    const exists = await stat(join(dir, TASK_FILE)).then(
-      () => true,
-      (err: unknown) => (errno(err) === 'ENOENT' || errno(err) === 'ENOTDIR' ? false : Promise.reject(err)),
-    );
+    const exists =
+      (await isOwnDir(dir)) &&
+      (await stat(join(dir, TASK_FILE)).then(
+        () => true,
+        (err: unknown) => (errno(err) === 'ENOENT' || errno(err) === 'ENOTDIR' ? false : Promise.reject(err)),
+      ));
     if (!exists) throw new NotFoundError(`task ${taskId} not found`);
 
     let compromised: Error | null = null;
     const release = await this.lock(dir, taskId, (err) => (compromised = err));
     try {
-      const current = await this.get(taskId);
+      const current = await this.read(taskId, dir);
       if (current === null) throw new NotFoundError(`task ${taskId} not found`);
       if (current.version !== expectedVersion)
         throw new StaleVersionError(taskId, expectedVersion, current.version);
@@ -146,12 +168,7 @@ export class FileTaskStore extends TaskStore implements OnModuleInit {
 
   async delete(taskId: string): Promise<void> {
     const dir = this.taskDir(taskId);
-    try {
-      await stat(dir);
-    } catch (err) {
-      if (errno(err) === 'ENOENT') return;
-      throw err;
-    }
+    if (!(await isOwnDir(dir))) return;
     // Unlink task.json under the lock so an update waiting for it sees "not found", never a resurrection.
     const release = await this.lock(dir, taskId, () => undefined).catch((err: unknown) => {
       if (errno(err) === 'ENOENT') return null;

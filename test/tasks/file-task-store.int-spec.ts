@@ -7,6 +7,7 @@ import {
   readFileSync,
   rmSync,
   statSync,
+  symlinkSync,
   utimesSync,
   writeFileSync,
 } from 'node:fs';
@@ -162,13 +163,14 @@ describe('FileTaskStore', () => {
     const task = sample();
     await store.create(task);
     const before = readFileSync(taskFile(task.task_id), 'utf8');
-    const read = store.get.bind(store);
-    // The writer stalls under its lock while another process breaks the lock (as a stale one is broken);
-    // the lock's next refresh finds it gone.
-    const stalled = jest.spyOn(store, 'get').mockImplementationOnce(async (id: string) => {
-      rmSync(join(dirname(taskFile(task.task_id)), 'task.json.lock'), { recursive: true });
+    // The writer stalls in its read under the lock while another process breaks the lock (as a stale one
+    // is broken); the lock's next refresh finds it gone.
+    const reader = store as unknown as { read(id: string, dir: string): Promise<Task | null> };
+    const read = reader.read.bind(store);
+    const stalled = jest.spyOn(reader, 'read').mockImplementationOnce(async (id: string, dir: string) => {
+      rmSync(join(dir, 'task.json.lock'), { recursive: true });
       await new Promise((r) => setTimeout(r, 2500));
-      return read(id);
+      return read(id, dir);
     });
     try {
       await expect(store.update(task.task_id, 1, { progress: 50 })).rejects.toThrow(/its lock was lost/);
@@ -326,6 +328,29 @@ describe('FileTaskStore refuses ids that would leave DATA_DIR', () => {
     expect(readdirSync(evilDir)).toEqual(['task.json']);
     expect(readFileSync(join(evilDir, 'task.json'), 'utf8')).toContain(secret);
     expect(readdirSync(root).sort()).toEqual([basename(dataDir), basename(evilDir)].sort());
+  });
+
+  it('treats a symbolic link planted under a valid task id as no task, reading and writing nothing through it', async () => {
+    const id = newTaskId();
+    const outside = join(root, 'planted');
+    mkdirSync(outside);
+    const planted = JSON.stringify(sample(id, { name: 'planted outside' }));
+    writeFileSync(join(outside, 'task.json'), planted);
+    symlinkSync(outside, join(dataDir, id), 'dir');
+
+    // Followed, the link would have given the outside task back: it names this very id.
+    expect(await store.get(id)).toBeNull();
+    await expect(store.update(id, 1, { progress: 5 })).rejects.toBeInstanceOf(NotFoundError);
+    await expect(store.create(sample(id))).rejects.toBeInstanceOf(TaskFileError);
+    await store.delete(id);
+    const ids: string[] = [];
+    for await (const listed of store.listIds()) ids.push(listed);
+    expect(ids).not.toContain(id);
+    // No lock, temp file or task written outside, and the outside task untouched.
+    expect(readdirSync(outside)).toEqual(['task.json']);
+    expect(readFileSync(join(outside, 'task.json'), 'utf8')).toBe(planted);
+    rmSync(join(dataDir, id));
+    rmSync(outside, { recursive: true });
   });
 
   it('never echoes a hostile id at length in its error', async () => {
