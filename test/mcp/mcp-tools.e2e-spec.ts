@@ -281,9 +281,9 @@ describe('MCP tools against the simulator', () => {
     const queue = ok(await client.callTool('get_queue_status', {}));
     expect(queue.pool).toBe('nessus');
     expect(Number.isNaN(Date.parse(queue.timestamp))).toBe(false);
-    expect(failed(await client.callTool('get_queue_status', { scanner_pool: 'nowhere' }))).toContain(
-      'nowhere',
-    );
+    const unknown = await client.callTool('get_queue_status', { scanner_pool: 'nowhere' });
+    expect(failed(unknown)).toContain('nowhere');
+    expect(unknown._meta?.[ERROR_META_KEY]).toMatchObject({ status: 404 });
   });
 
   it("keeps one client's tasks invisible to another and takes credentials without echoing them", async () => {

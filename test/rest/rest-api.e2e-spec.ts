@@ -504,7 +504,9 @@ describe('REST API /api/v1 (whole app in all mode, real Redis, Nessus simulator)
         .expect(404);
     });
 
-    it('shows the default pool queue', async () => {
+    it('shows the default pool queue, and 404 for an unknown pool as the other pool routes', async () => {
+      const mars = await http().get('/api/v1/queue').query({ pool: 'mars' }).set(AUTH).expect(404);
+      expect(mars.body.message).toBe('unknown scanner pool "mars"; pools: nessus, dmz');
       const res = await http().get('/api/v1/queue').set(AUTH).expect(200);
       expect(res.body).toMatchObject({
         pool: 'nessus',

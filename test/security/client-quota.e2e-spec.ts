@@ -1,4 +1,5 @@
 import { readdirSync } from 'node:fs';
+import { ERROR_META_KEY } from '../../src/api/mcp/tools/tool-result';
 import { WaitingLine } from '../../src/queue/waiting-line';
 import { connectClient } from '../mcp/support';
 import { startTestApp, TestApp } from '../support/app-harness';
@@ -87,7 +88,7 @@ describe('per-client cap on queued and running tasks (REST and MCP)', () => {
       const result = await client.callTool('run_untrusted_scan', { targets: '192.0.2.11', name: 'over' });
       expect(result.isError).toBe(true);
       expect(result.content[0].text).toMatch(/MAX_ACTIVE_TASKS_PER_CLIENT/);
-      expect(JSON.stringify(result._meta)).toContain('"status":429');
+      expect(result._meta?.[ERROR_META_KEY]).toMatchObject({ status: 429 });
     } finally {
       await client.close();
     }

@@ -57,7 +57,7 @@ export class InfrastructureController {
     operationId: 'get_queue_status',
   })
   @ApiOkResponse({ type: QueueStatusDto })
-  @ApiErrors(400)
+  @ApiErrors(400, 404)
   queue(@Query() query: PoolQueryDto) {
     return this.queries.queueStatus(query.pool);
   }
