@@ -93,6 +93,11 @@ interface LeaseCommands {
  * of a scanner never exceeds its max_concurrent_scans through acquire(); renew() may re-add a lapsed
  * lease of a scan that is still running, which can oversubscribe briefly rather than orphan that scan.
  */
+/** Lease lifetime: renewed on every step and poll, so it lapses only when no worker tracks the task any more. */
+export function leaseTtlMs(pollIntervalSeconds: number): number {
+  return (3 * pollIntervalSeconds + 60) * 1000;
+}
+
 @Injectable()
 export class CapacityLeases {
   private readonly client: Redis & LeaseCommands;

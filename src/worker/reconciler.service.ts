@@ -6,6 +6,8 @@ import { RedisService } from '../common/redis/redis.service';
 import { DeadLetterStore } from '../queue/dead-letter.store';
 import { ScanQueue } from '../queue/scan-queue';
 import { WaitingLine } from '../queue/waiting-line';
+import { IdempotencyService } from '../idempotency/idempotency.service';
+import { CapacityLeases, leaseTtlMs } from '../scanners/capacity-leases.store';
 import { ActiveTaskQuota } from '../scans/active-task-quota';
 import { ANONYMOUS_CLIENT, parseApiKeys } from '../security/api-key.guard';
 import { Task } from '../tasks/task';
@@ -15,6 +17,7 @@ import { TasksService } from '../tasks/tasks.service';
 export interface ReconcileReport {
   checked: number;
   reseeded: string[];
+  /** Dead-lettered tasks are left to an operator; those holding a scanner keep their lease meanwhile. */
   skipped_dead_letters: number;
   /** Waiting-line entries of tasks no longer waiting (ended or gone), removed. */
   waiting_pruned: string[];
@@ -50,6 +53,8 @@ export class Reconciler implements OnApplicationBootstrap, OnApplicationShutdown
     private readonly deadLetters: DeadLetterStore,
     private readonly redis: RedisService,
     private readonly quota: ActiveTaskQuota,
+    private readonly leases: CapacityLeases,
+    private readonly idempotency: IdempotencyService,
   ) {}
 
   onApplicationBootstrap(): void {
@@ -97,6 +102,7 @@ export class Reconciler implements OnApplicationBootstrap, OnApplicationShutdown
       activeOf.set(task.client_id, (activeOf.get(task.client_id) ?? new Set<string>()).add(task.task_id));
       if (await this.deadLetters.has(task.task_id)) {
         report.skipped_dead_letters++;
+        await this.keepParkedHeld(task);
         continue;
       }
       if (task.phase === 'waiting_for_scanner') {
@@ -136,6 +142,20 @@ export class Reconciler implements OnApplicationBootstrap, OnApplicationShutdown
       );
     }
     return report;
+  }
+
+  /**
+   * No worker steps or polls a dead-lettered task, so nothing renews what it holds: its Nessus scan may
+   * still run, and a lapsed lease would hand its slot to another scan. Held until the next pass and beyond.
+   */
+  private async keepParkedHeld(task: Task): Promise<void> {
+    await this.idempotency.keepAlive(task.idempotency_key_hash);
+    if (!task.scanner_instance) return;
+    const ttl = Math.max(
+      leaseTtlMs(this.config.pipeline.pollIntervalSeconds),
+      (2 * this.config.pipeline.reconcileIntervalSeconds + 60) * 1000,
+    );
+    await this.leases.renew(task.scanner_instance, task.task_id, ttl);
   }
 
   /**

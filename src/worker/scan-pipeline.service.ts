@@ -12,7 +12,7 @@ import type { WatchedScan } from '../queue/watch-list';
 import { WaitingLine } from '../queue/waiting-line';
 import { NessusReportError } from '../results/ingest';
 import { ResultsService } from '../results/results.service';
-import { CapacityLeases } from '../scanners/capacity-leases.store';
+import { CapacityLeases, leaseTtlMs } from '../scanners/capacity-leases.store';
 import { CircuitBreakers } from '../scanners/circuit-breakers';
 import { NessusClients } from '../scanners/nessus-clients.service';
 import { NessusError } from '../scanners/nessus/nessus-errors';
@@ -112,9 +112,8 @@ export class ScanPipeline {
     private readonly redis: RedisService,
   ) {}
 
-  /** Lease lifetime: renewed on every step, so it lapses only when no worker tracks the task any more. */
   get leaseTtlMs(): number {
-    return (3 * this.config.pipeline.pollIntervalSeconds + 60) * 1000;
+    return leaseTtlMs(this.config.pipeline.pollIntervalSeconds);
   }
 
   /**

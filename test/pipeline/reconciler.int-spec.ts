@@ -11,6 +11,9 @@ import { QueueModule } from '../../src/queue/queue.module';
 import { ScanJob } from '../../src/queue/queue-names';
 import { ScanQueue } from '../../src/queue/scan-queue';
 import { WaitingLine } from '../../src/queue/waiting-line';
+import { IdempotencyModule } from '../../src/idempotency/idempotency.module';
+import { DeadLetterStore } from '../../src/queue/dead-letter.store';
+import { CapacityLeases } from '../../src/scanners/capacity-leases.store';
 import { ActiveTaskQuota } from '../../src/scans/active-task-quota';
 import { newTaskId } from '../../src/tasks/task-id';
 import { newTask } from '../../src/tasks/task-state-machine';
@@ -57,8 +60,8 @@ describe('reconciler (real Redis and Bull, no consumer)', () => {
       MAX_ACTIVE_TASKS_PER_CLIENT: '10',
     });
     moduleRef = await Test.createTestingModule({
-      imports: [ConfigModule.forRoot(config), RedisModule, QueueModule, TasksModule],
-      providers: [Reconciler, ActiveTaskQuota],
+      imports: [ConfigModule.forRoot(config), RedisModule, QueueModule, TasksModule, IdempotencyModule],
+      providers: [Reconciler, ActiveTaskQuota, CapacityLeases],
     }).compile();
     tasks = moduleRef.get(TasksService);
     queue = moduleRef.get(ScanQueue);
@@ -138,5 +141,24 @@ describe('reconciler (real Redis and Bull, no consumer)', () => {
     expect(held.has(justReserved)).toBe(true);
     expect(held.has(ended) || held.has(gone)).toBe(false);
     expect((await reconciler.reconcile()).quota_freed).toEqual([]);
+  });
+
+  it('keeps the scanner lease of a dead-lettered task that holds one, and leaves its chain alone', async () => {
+    const leases = moduleRef.get(CapacityLeases);
+    const parked = await queuedTask();
+    await tasks.update(parked, 1, { phase: 'creating', scanner_instance: 'scanner1' });
+    await moduleRef.get(DeadLetterStore).add({
+      task_id: parked,
+      job_id: `${parked}:create:v2`,
+      error: 'gave up',
+      attempts: 5,
+      failed_at: new Date().toISOString(),
+    });
+    expect(await leases.holders('scanner1')).not.toContain(parked);
+
+    const pass = await reconciler.reconcile();
+    expect(pass.reseeded).not.toContain(parked);
+    // Its Nessus scan may be running: the slot stays taken until an operator retries or purges the task.
+    expect(await leases.holders('scanner1')).toContain(parked);
   });
 });
