@@ -7,7 +7,16 @@
  */
 import http from 'node:http';
 import { join } from 'node:path';
-import { Cleanup, ROOT, benchWorkspace, figure, fmt, header, startSimulatorProcess } from './support';
+import {
+  Cleanup,
+  ROOT,
+  benchWorkspace,
+  figure,
+  fmt,
+  header,
+  measureCalls,
+  startSimulatorProcess,
+} from './support';
 
 const CALLS = Number(process.env.BENCH_CALLS ?? 10_000);
 const IN_FLIGHT = 20;
@@ -16,25 +25,6 @@ interface Client {
   createScan(spec: { name: string; targets: string[] }): Promise<number>;
   getScan(id: number, hosts?: number): Promise<{ state: string }>;
   close(): void;
-}
-
-/** Runs `call` CALLS times, IN_FLIGHT at once; calls per second and CPU ms per call of this process. */
-async function measure(call: () => Promise<unknown>): Promise<{ rate: number; cpuMs: number }> {
-  for (let i = 0; i < 500; i++) await call();
-  const cpu0 = process.cpuUsage();
-  const t0 = process.hrtime.bigint();
-  let started = 0;
-  await Promise.all(
-    Array.from({ length: IN_FLIGHT }, async () => {
-      while (started < CALLS) {
-        started++;
-        await call();
-      }
-    }),
-  );
-  const seconds = Number(process.hrtime.bigint() - t0) / 1e9;
-  const cpu = process.cpuUsage(cpu0);
-  return { rate: CALLS / seconds, cpuMs: (cpu.user + cpu.system) / 1000 / CALLS };
 }
 
 export async function run(): Promise<void> {
@@ -80,8 +70,8 @@ export async function run(): Promise<void> {
         req.on('error', reject);
       });
 
-    const floor = await measure(rawGet);
-    const gateway = await measure(() => client.getScan(id, 1));
+    const floor = await measureCalls(rawGet, CALLS, IN_FLIGHT);
+    const gateway = await measureCalls(() => client.getScan(id, 1), CALLS, IN_FLIGHT);
     figure('node:http keep-alive GET', `${fmt(floor.rate)} calls/s`);
     figure('  CPU per call', `${fmt(floor.cpuMs, 3)} ms`);
     figure('NessusClient.getScan', `${fmt(gateway.rate)} calls/s`);

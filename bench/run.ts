@@ -9,6 +9,7 @@ const BENCHMARKS = [
   'tracking',
   'lifecycle',
   'nessus',
+  'store',
   'parse',
   'list',
   'footprint',

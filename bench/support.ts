@@ -325,6 +325,32 @@ export function header(name: string): void {
   process.stdout.write(`\n== ${name} ==\n${machineLine()}\n`);
 }
 
+/**
+ * Runs `call` `calls` times, `inFlight` at once, after 500 warm-up calls: calls per second and this
+ * process's CPU ms per call.
+ */
+export async function measureCalls(
+  call: () => Promise<unknown>,
+  calls: number,
+  inFlight: number,
+): Promise<{ rate: number; cpuMs: number }> {
+  for (let i = 0; i < 500; i++) await call();
+  const cpu0 = process.cpuUsage();
+  const t0 = process.hrtime.bigint();
+  let started = 0;
+  await Promise.all(
+    Array.from({ length: inFlight }, async () => {
+      while (started < calls) {
+        started++;
+        await call();
+      }
+    }),
+  );
+  const seconds = Number(process.hrtime.bigint() - t0) / 1e9;
+  const cpu = process.cpuUsage(cpu0);
+  return { rate: calls / seconds, cpuMs: (cpu.user + cpu.system) / 1000 / calls };
+}
+
 /** One figure: name, measured value, target, and whether it was met. */
 export function figure(name: string, value: string, target?: string, met?: boolean): void {
   const verdict = met === undefined ? '' : met ? '  [met]' : '  [MISSED]';
