@@ -1,6 +1,5 @@
 import { Injectable } from '@nestjs/common';
 import type Redis from 'ioredis';
-import { UnavailableError } from '../common/errors';
 import { AppConfig } from '../config/app-config';
 import { REDIS_NOW_LUA } from '../common/redis/redis-now';
 import { RedisService } from '../common/redis/redis.service';
@@ -50,13 +49,7 @@ export class ActiveTaskQuota {
   /** False when the client is at its cap; true when the task holds a place (repeating it is harmless). */
   async reserve(clientId: string, taskId: string): Promise<boolean> {
     if (this.cap === 0) return true;
-    try {
-      return (await this.commands.nmgQuotaReserve(this.key(clientId), this.cap, taskId)) === 1;
-    } catch (err) {
-      throw new UnavailableError(
-        `the per-client task count is unavailable (${(err as Error).message}); retry shortly`,
-      );
-    }
+    return (await this.commands.nmgQuotaReserve(this.key(clientId), this.cap, taskId)) === 1;
   }
 
   async release(clientId: string, taskId: string): Promise<void> {

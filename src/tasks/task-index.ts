@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { Injectable, Logger } from '@nestjs/common';
 import type { ChainableCommander, Redis } from 'ioredis';
 import { UnavailableError } from '../common/errors';
+import { isRedisUnavailable } from '../common/redis/redis-failure';
 import { withRedisLock } from '../common/redis/redis-lock';
 import { RedisService } from '../common/redis/redis.service';
 import { Task, TaskStatus } from './task';
@@ -471,8 +472,8 @@ export class TaskIndex {
     try {
       return await fn();
     } catch (err) {
-      if (err instanceof Error && isRedisFailure(err)) {
-        throw new UnavailableError(`the task index is unavailable (${err.message})`);
+      if (isRedisUnavailable(err)) {
+        throw new UnavailableError(`the task index is unavailable (${(err as Error).message})`);
       }
       throw err;
     }
@@ -484,14 +485,4 @@ function scoredMembers(flat: string[]): ScoredMember[] {
   const members: ScoredMember[] = [];
   for (let i = 0; i < flat.length; i += 2) members.push({ id: flat[i], score: Number(flat[i + 1]) });
   return members;
-}
-
-function isRedisFailure(err: Error): boolean {
-  return (
-    err.name === 'ReplyError' ||
-    err.name === 'MaxRetriesPerRequestError' ||
-    /Connection is closed|Stream isn't writeable|enableOfflineQueue|Command timed out|ECONNREFUSED/i.test(
-      err.message,
-    )
-  );
 }

@@ -1,6 +1,6 @@
 import request from 'supertest';
 import { startSimulator, SimulatorHandle } from '../../simulator/simulator';
-import { freePort, onPath, startPrivateRedis } from '../support/redis-harness';
+import { freePort, onPath, redisAnswers, startPrivateRedis } from '../support/redis-harness';
 import { startTestApp, TestApp } from '../support/app-harness';
 
 async function eventually(check: () => Promise<boolean>, timeoutMs = 20_000): Promise<void> {
@@ -35,6 +35,8 @@ describe('a Redis outage: readiness, submissions, recovery', () => {
   });
 
   afterAll(async () => {
+    // A test that failed mid-outage leaves Redis down, and the app would wait for it to close.
+    if (port && !(await redisAnswers('127.0.0.1', port))) redis = await startPrivateRedis(port);
     await t?.close().catch(() => undefined);
     await redis?.stop();
     await sim?.stop();
@@ -65,6 +67,13 @@ describe('a Redis outage: readiness, submissions, recovery', () => {
     expect(refused.status).toBe(503);
     expect(refused.headers['retry-after']).toBe('5');
     expect(refused.body.message).toMatch(/unavailable/i);
+    // So does a route whose Redis reads have no 503 of their own: the outage is a 503, never a 500.
+    const queue = await request(t.url).get('/api/v1/queue');
+    expect({ status: queue.status, retryAfter: queue.headers['retry-after'] }).toEqual({
+      status: 503,
+      retryAfter: '5',
+    });
+    expect(queue.body.message).toMatch(/^Redis is unavailable \(.+\); retry shortly$/);
 
     // Back without its data (no persistence): ready again, and the consumers take new jobs (Bull #1873).
     redis = await startPrivateRedis(port);

@@ -1,6 +1,7 @@
 import { ArgumentsHost, Catch, ExceptionFilter, HttpException, HttpStatus, Logger } from '@nestjs/common';
 import type { Request, Response } from 'express';
 import { AppError, UnavailableError, ValidationError } from '../errors';
+import { redisOutageAsUnavailable } from '../redis/redis-failure';
 import { ERROR_MESSAGE_LOCAL } from '../logging/access-log';
 
 /** Error body of every HTTP error (SPEC §6). */
@@ -19,7 +20,9 @@ export interface ErrorBody {
 export class HttpErrorFilter implements ExceptionFilter {
   private readonly log = new Logger('HttpError');
 
-  catch(exception: unknown, host: ArgumentsHost): void {
+  catch(thrown: unknown, host: ArgumentsHost): void {
+    // Redis failing mid-request (after the checks that answer 503 up front) is still a 503 to retry.
+    const exception = redisOutageAsUnavailable(thrown);
     const ctx = host.switchToHttp();
     const res = ctx.getResponse<Response>();
     const req = ctx.getRequest<Request & { traceId?: string }>();

@@ -1,6 +1,7 @@
 import type { CallToolResult, ServerContext } from '@modelcontextprotocol/server';
 import { randomUUID } from 'node:crypto';
 import { AppError } from '../../../common/errors';
+import { redisOutageAsUnavailable } from '../../../common/redis/redis-failure';
 import { runWithTraceFields } from '../../../common/logging/trace-context';
 import type { ScanQueries } from '../../../scans/scan-queries.service';
 import type { ScanSubmissionService } from '../../../scans/scan-submission.service';
@@ -62,7 +63,8 @@ async function callTool(
   return runWithTraceFields({ trace_id: caller.traceId, client_id: caller.clientId }, async () => {
     try {
       return await fn(caller);
-    } catch (err) {
+    } catch (thrown) {
+      const err = redisOutageAsUnavailable(thrown);
       if (!(err instanceof AppError)) {
         deps.log.error(
           `tool ${tool} failed (trace_id ${caller.traceId}): ${(err as Error)?.message}`,
