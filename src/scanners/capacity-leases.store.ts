@@ -83,6 +83,11 @@ interface LeaseCommands {
   nmgLeaseHolders(key: string): Promise<string[]>;
 }
 
+/** Lease lifetime: renewed on every step and poll, so it lapses only when no worker tracks the task any more. */
+export function leaseTtlMs(pollIntervalSeconds: number): number {
+  return (3 * pollIntervalSeconds + 60) * 1000;
+}
+
 /**
  * Scanner capacity shared by every process, as leases in Redis: one sorted set per scanner
  * (`<prefix>:leases:<instanceId>`, member = task id, score = expiry in ms of Redis time).
@@ -93,11 +98,6 @@ interface LeaseCommands {
  * of a scanner never exceeds its max_concurrent_scans through acquire(); renew() may re-add a lapsed
  * lease of a scan that is still running, which can oversubscribe briefly rather than orphan that scan.
  */
-/** Lease lifetime: renewed on every step and poll, so it lapses only when no worker tracks the task any more. */
-export function leaseTtlMs(pollIntervalSeconds: number): number {
-  return (3 * pollIntervalSeconds + 60) * 1000;
-}
-
 @Injectable()
 export class CapacityLeases {
   private readonly client: Redis & LeaseCommands;

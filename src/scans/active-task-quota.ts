@@ -56,10 +56,6 @@ export class ActiveTaskQuota {
     await this.redis.client.zrem(this.key(clientId), taskId);
   }
 
-  async count(clientId: string): Promise<number> {
-    return this.redis.client.zcard(this.key(clientId));
-  }
-
   async members(clientId: string): Promise<Set<string>> {
     return new Set(await this.redis.client.zrange(this.key(clientId), 0, -1));
   }

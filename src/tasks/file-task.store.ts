@@ -30,7 +30,6 @@ function errno(err: unknown): string | undefined {
   return (err as NodeJS.ErrnoException | undefined)?.code;
 }
 
-/** A malformed id is named in errors only in a short, quoted form (it may be huge or hostile). */
 /**
  * Whether a task directory exists as a directory of its own. A symbolic link planted in DATA_DIR under a
  * task id could lead anywhere: it is treated as no task, so nothing outside DATA_DIR is read or written.
@@ -44,6 +43,7 @@ async function isOwnDir(dir: string): Promise<boolean> {
   }
 }
 
+/** A malformed id is named in errors only in a short, quoted form (it may be huge or hostile). */
 function malformed(taskId: unknown): ValidationError {
   const shown = JSON.stringify(String(taskId).slice(0, 64));
   return new ValidationError(`task_id ${shown} is not a valid task id`, { task_id: 'not a valid task id' });
