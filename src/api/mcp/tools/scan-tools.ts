@@ -13,7 +13,8 @@ const SUBMIT_RETURNS =
   'when all scanners are busy), estimated_wait_minutes, idempotent_replay and a message. Next: poll get_scan_status ' +
   'with the task_id every 30-60 s until status is completed, failed, timeout or cancelled, then call get_scan_results ' +
   '(use filters such as {"severity": ">=3"} to narrow the findings). Refused targets, unknown pools and a reused ' +
-  'idempotency_key with different arguments come back as errors explaining what to change.';
+  'idempotency_key with different arguments come back as errors explaining what to change; so does a submission ' +
+  'while this client already has as many queued or running tasks as the service allows (wait for some to finish).';
 
 /** run_untrusted_scan and run_authenticated_scan. */
 export function registerScanTools(server: McpServer, deps: McpToolDeps): void {
