@@ -12,14 +12,14 @@ redis.call('ZADD', KEYS[1], now, ARGV[2])
 return 1
 `;
 
-/** KEYS[1] = the client's set; ARGV = graceMs. The task ids that have held a place longer than graceMs. */
-const OLDER_LUA = `${REDIS_NOW_LUA}
-return redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', now - tonumber(ARGV[1]))
+/** KEYS[1] = the client's set. Redis' clock, then task id and reservation time of every place. */
+const PLACES_LUA = `${REDIS_NOW_LUA}
+return {now, redis.call('ZRANGE', KEYS[1], 0, -1, 'WITHSCORES')}
 `;
 
 interface QuotaCommands {
   nmgQuotaReserve(key: string, cap: number, taskId: string): Promise<number>;
-  nmgQuotaOlder(key: string, graceMs: number): Promise<string[]>;
+  nmgQuotaPlaces(key: string): Promise<[number, string[]]>;
 }
 
 /**
@@ -38,7 +38,7 @@ export class ActiveTaskQuota {
   ) {
     this.cap = config.security.maxActiveTasksPerClient;
     redis.client.defineCommand('nmgQuotaReserve', { numberOfKeys: 1, lua: RESERVE_LUA });
-    redis.client.defineCommand('nmgQuotaOlder', { numberOfKeys: 1, lua: OLDER_LUA });
+    redis.client.defineCommand('nmgQuotaPlaces', { numberOfKeys: 1, lua: PLACES_LUA });
     this.commands = redis.client as Redis & QuotaCommands;
   }
 
@@ -56,13 +56,12 @@ export class ActiveTaskQuota {
     await this.redis.client.zrem(this.key(clientId), taskId);
   }
 
-  async members(clientId: string): Promise<Set<string>> {
-    return new Set(await this.redis.client.zrange(this.key(clientId), 0, -1));
-  }
-
-  /** Task ids holding a place for longer than graceMs (by Redis' clock). */
-  heldLongerThan(clientId: string, graceMs: number): Promise<string[]> {
-    return this.commands.nmgQuotaOlder(this.key(clientId), graceMs);
+  /** Each task holding a place, with how long it has held it in ms (by Redis' clock). */
+  async places(clientId: string): Promise<Map<string, number>> {
+    const [now, flat] = await this.commands.nmgQuotaPlaces(this.key(clientId));
+    const held = new Map<string, number>();
+    for (let i = 0; i < flat.length; i += 2) held.set(flat[i], now - Number(flat[i + 1]));
+    return held;
   }
 
   /**

@@ -9,8 +9,8 @@ import { NessusClients } from '../scanners/nessus-clients.service';
 import { NessusError } from '../scanners/nessus/nessus-errors';
 import { ScannerRegistry } from '../scanners/scanner-registry.service';
 import { Task } from '../tasks/task';
-import { ActiveTaskQuota } from './active-task-quota';
 import { TasksService } from '../tasks/tasks.service';
+import { ActiveTaskQuota } from './active-task-quota';
 
 /** Every Nessus scan this service creates is named after its task, so a retried step can find it. */
 export function nessusScanName(taskId: string): string {
@@ -42,8 +42,8 @@ export class ScanLifecycle {
 
   /**
    * Cleans up after a terminal state; safe to repeat: frees the scanner lease and the client's place
-   * under MAX_ACTIVE_TASKS_PER_CLIENT, leaves the waiting line, drops credentials, stops the Nessus scan of a cancelled or timed-out task, and wakes the next
-   * waiting task of the pool.
+   * under MAX_ACTIVE_TASKS_PER_CLIENT, leaves the waiting line, drops credentials, stops the Nessus scan
+   * of a cancelled or timed-out task, and wakes the next waiting task of the pool.
    */
   async settle(task: Task): Promise<void> {
     if (task.status === 'cancelled' || task.status === 'timeout') await this.stopQuietly(task);

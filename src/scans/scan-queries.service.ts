@@ -85,9 +85,10 @@ export class ScanQueries {
   }
 
   async queueStatus(pool?: string) {
-    const name = pool ?? this.registry.snapshot().defaultPool;
+    const snapshot = this.registry.snapshot();
+    const name = pool ?? snapshot.defaultPool;
     // A pool looked up by name, as in list_scanners and get_pool_status: unknown is 404, not a bad field.
-    if (!this.registry.snapshot().hasPool(name)) throw this.registry.unknownPool(name);
+    if (!snapshot.hasPool(name)) throw this.registry.unknownPool(name);
     const [depth, ids, dlq, poolStatus] = await Promise.all([
       this.waiting.size(name),
       this.waiting.head(name, 10),

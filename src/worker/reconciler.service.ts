@@ -44,6 +44,8 @@ export class Reconciler implements OnApplicationBootstrap, OnApplicationShutdown
   settleMs = 1000;
   /** A submission holds its quota place a moment before its task is stored: younger places are left alone. */
   quotaGraceMs = 60_000;
+  /** Clients whose places are mended even when they have no unfinished task left. */
+  private readonly knownClients: string[];
 
   constructor(
     private readonly config: AppConfig,
@@ -55,7 +57,9 @@ export class Reconciler implements OnApplicationBootstrap, OnApplicationShutdown
     private readonly quota: ActiveTaskQuota,
     private readonly leases: CapacityLeases,
     private readonly idempotency: IdempotencyService,
-  ) {}
+  ) {
+    this.knownClients = [...parseApiKeys(config.security.apiKeys).map((k) => k.clientId), ANONYMOUS_CLIENT];
+  }
 
   onApplicationBootstrap(): void {
     const every = this.config.pipeline.reconcileIntervalSeconds * 1000;
@@ -163,12 +167,11 @@ export class Reconciler implements OnApplicationBootstrap, OnApplicationShutdown
    * would hold a place under its client's cap forever; a Redis restart loses the places of running tasks.
    */
   private async mendQuotas(activeOf: Map<string, Set<string>>, report: ReconcileReport): Promise<void> {
-    const configured = parseApiKeys(this.config.security.apiKeys).map((k) => k.clientId);
-    for (const clientId of new Set([...activeOf.keys(), ...configured, ANONYMOUS_CLIENT])) {
+    for (const clientId of new Set([...activeOf.keys(), ...this.knownClients])) {
       const active = activeOf.get(clientId) ?? new Set<string>();
-      const held = await this.quota.members(clientId);
-      for (const taskId of await this.quota.heldLongerThan(clientId, this.quotaGraceMs)) {
-        if (active.has(taskId)) continue;
+      const held = await this.quota.places(clientId);
+      for (const [taskId, heldMs] of held) {
+        if (heldMs < this.quotaGraceMs || active.has(taskId)) continue;
         // The pass reads a bounded number of tasks per status: one it did not see may still be running.
         const task = await this.tasks.find(taskId);
         if (task && !isTerminal(task.status)) continue;
@@ -177,6 +180,7 @@ export class Reconciler implements OnApplicationBootstrap, OnApplicationShutdown
       }
       for (const taskId of active) {
         if (held.has(taskId)) continue;
+        // Read again: it may have ended (and left its place) since the pass listed it.
         const task = await this.tasks.find(taskId);
         if (task && !isTerminal(task.status) && (await this.quota.restore(clientId, taskId))) {
           report.quota_restored.push(taskId);

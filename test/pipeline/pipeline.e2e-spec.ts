@@ -48,7 +48,7 @@ describe('scan pipeline (one process, real Redis, simulator)', () => {
     const quota = t.app.get(ActiveTaskQuota);
     const res = await scan('single', '192.0.2.10, 192.0.2.11');
     expect(res).toMatchObject({ status: 'queued', scanner_pool: 'main', idempotent_replay: false });
-    expect((await quota.members(ctx.clientId)).has(res.task_id)).toBe(true);
+    expect((await quota.places(ctx.clientId)).has(res.task_id)).toBe(true);
     const done = await waitFor(() => status(res.task_id), terminal);
     expect(done).toMatchObject({
       status: 'completed',
@@ -66,7 +66,7 @@ describe('scan pipeline (one process, real Redis, simulator)', () => {
     expect(stats.scans.find((s) => s.name === `orch-${res.task_id}`)?.launches).toBe(1);
     // A completed task no longer counts against its client's MAX_ACTIVE_TASKS_PER_CLIENT (settled just after).
     await waitFor(
-      () => quota.members(ctx.clientId),
+      () => quota.places(ctx.clientId),
       (held) => !held.has(res.task_id),
     );
   });

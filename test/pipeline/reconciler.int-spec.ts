@@ -137,14 +137,14 @@ describe('reconciler (real Redis and Bull, no consumer)', () => {
     expect(pass.quota_freed.sort()).toEqual([ended, gone].sort());
     // `running` had no place (as after a Redis restart): it has one again.
     expect(pass.quota_restored).toContain(running);
-    const held = await quota.members('anonymous');
+    const held = await quota.places('anonymous');
     expect(held.has(running)).toBe(true);
     expect(held.has(justReserved)).toBe(true);
     expect(held.has(ended) || held.has(gone)).toBe(false);
     // Again, with `justReserved` inside the grace whatever the timing: the restored place is kept.
     reconciler.quotaGraceMs = 60_000;
     expect((await reconciler.reconcile()).quota_freed).toEqual([]);
-    expect((await quota.members('anonymous')).has(running)).toBe(true);
+    expect((await quota.places('anonymous')).has(running)).toBe(true);
   });
 
   it('keeps the scanner lease of a dead-lettered task that holds one, and leaves its chain alone', async () => {
