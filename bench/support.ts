@@ -262,26 +262,42 @@ export async function startHelloWorld(dir: string): Promise<Child> {
  * A minimal NestJS 11 + Express application (one controller returning a small JSON object, no
  * logging, guards or middleware) in its own process: the framework floor under the gateway.
  */
-export async function startMinimalNest(dir: string): Promise<Child> {
+/** A bare Nest 11 app: the framework's floor. */
+export interface MinimalNestOptions {
+  platform: 'express' | 'fastify';
+  /** A file the route reads and parses per request (a task file: the floor of a status request). */
+  readsFile?: string;
+}
+
+export async function startMinimalNest(dir: string, opts: MinimalNestOptions): Promise<Child> {
   const port = await freePort();
+  const handler = opts.readsFile
+    ? `async live() { return JSON.parse(await readFile(${JSON.stringify(opts.readsFile)}, 'utf8')); }`
+    : `live() { return { status: 'ok' }; }`;
+  const adapter =
+    opts.platform === 'fastify' ? "new (require('@nestjs/platform-fastify').FastifyAdapter)()" : 'undefined';
   const code = `require('reflect-metadata');
   const { Controller, Get, Module } = require('@nestjs/common');
   const { NestFactory } = require('@nestjs/core');
-  class Health { live() { return { status: 'ok' }; } }
+  const readFile = require('node:util').promisify(require('node:fs').readFile);
+  class Health { ${handler} }
   Get('live')(Health.prototype, 'live', Object.getOwnPropertyDescriptor(Health.prototype, 'live'));
   Controller('health')(Health);
   class App {}
   Module({ controllers: [Health] })(App);
-  NestFactory.create(App, { logger: false }).then((app) => app.listen(${port}, '127.0.0.1'));
+  const adapter = ${adapter};
+  (adapter ? NestFactory.create(App, adapter, { logger: false }) : NestFactory.create(App, { logger: false }))
+    .then((app) => app.listen(${port}, '127.0.0.1'));
   process.on('SIGTERM', () => process.exit(0));`;
-  const p = spawnLogged(['-e', code], {}, join(dir, 'nest-minimal.log'), ROOT);
+  const name = `nest-${opts.platform}${opts.readsFile ? '-file' : ''}`;
+  const p = spawnLogged(['-e', code], {}, join(dir, `${name}.log`), ROOT);
   const url = `http://127.0.0.1:${port}/health/live`;
   for (let i = 0; i < 200; i++) {
     if ((await fetch(url).catch(() => null))?.ok) return { ...p, url };
     await sleep(50);
   }
   await p.stop();
-  throw new Error('the minimal Nest app did not start');
+  throw new Error(`the minimal Nest app (${name}) did not start`);
 }
 
 /** CPU time (user + system, ms) and memory of a process, from /proc. */
