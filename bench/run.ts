@@ -10,6 +10,7 @@ const BENCHMARKS = [
   'lifecycle',
   'nessus',
   'store',
+  'ratelimit',
   'parse',
   'list',
   'footprint',

@@ -10,6 +10,7 @@ import {
 } from '@nestjs/throttler';
 import { AppConfig } from '../config/app-config';
 import { ANONYMOUS_CLIENT, ApiKey, ClientRequest, identifyClient, parseApiKeys } from './api-key.guard';
+import { HitLogStorage } from './hit-log-storage';
 
 /** The rate-limit window: RATE_LIMIT_PER_MINUTE requests per client per minute. */
 export const RATE_LIMIT_WINDOW_MS = 60_000;
@@ -18,6 +19,7 @@ export const RATE_LIMIT_WINDOW_MS = 60_000;
 export function throttlerOptions(config: AppConfig): ThrottlerModuleOptions {
   return {
     throttlers: [{ name: 'default', ttl: RATE_LIMIT_WINDOW_MS, limit: config.security.rateLimitPerMinute }],
+    storage: new HitLogStorage(),
   };
 }
 
