@@ -258,17 +258,17 @@ export async function startHelloWorld(dir: string): Promise<Child> {
   throw new Error('hello world server did not start');
 }
 
-/**
- * A minimal NestJS 11 + Express application (one controller returning a small JSON object, no
- * logging, guards or middleware) in its own process: the framework floor under the gateway.
- */
-/** A bare Nest 11 app: the framework's floor. */
+/** Which bare Nest app `startMinimalNest` runs. */
 export interface MinimalNestOptions {
   platform: 'express' | 'fastify';
   /** A file the route reads and parses per request (a task file: the floor of a status request). */
   readsFile?: string;
 }
 
+/**
+ * A minimal NestJS 11 application on Express or Fastify (one controller returning a small JSON object,
+ * no logging, guards or middleware) in its own process: the framework floor under the gateway.
+ */
 export async function startMinimalNest(dir: string, opts: MinimalNestOptions): Promise<Child> {
   const port = await freePort();
   const handler = opts.readsFile
