@@ -27,6 +27,7 @@ export class ReconcileCommand extends CliCommand {
         ['unfinished tasks checked', report.checked],
         ['re-seeded', report.reseeded.length ? report.reseeded.join(', ') : 0],
         ['skipped (dead-lettered)', report.skipped_dead_letters],
+        ['dead-lettered, timed out', report.timed_out.length ? report.timed_out.join(', ') : 0],
         ['waiting-line entries removed', report.waiting_pruned.length ? report.waiting_pruned.join(', ') : 0],
         ['client quota places freed', report.quota_freed.length ? report.quota_freed.join(', ') : 0],
         ['client quota places restored', report.quota_restored.length ? report.quota_restored.join(', ') : 0],

@@ -8,17 +8,22 @@ import { ScanQueue } from '../queue/scan-queue';
 import { WaitingLine } from '../queue/waiting-line';
 import { IdempotencyService } from '../idempotency/idempotency.service';
 import { CapacityLeases, leaseTtlMs } from '../scanners/capacity-leases.store';
+import { ConflictError, NotFoundError } from '../common/errors';
 import { ActiveTaskQuota } from '../scans/active-task-quota';
+import { ScanLifecycle } from '../scans/scan-lifecycle.service';
 import { ANONYMOUS_CLIENT, parseApiKeys } from '../security/api-key.guard';
 import { Task } from '../tasks/task';
 import { isTerminal } from '../tasks/task-state-machine';
 import { TasksService } from '../tasks/tasks.service';
+import { scanDeadlineMs, scanTimeoutError } from './scan-deadline';
 
 export interface ReconcileReport {
   checked: number;
   reseeded: string[];
   /** Dead-lettered tasks are left to an operator; those holding a scanner keep their lease meanwhile. */
   skipped_dead_letters: number;
+  /** Dead-lettered running tasks past SCAN_TIMEOUT_SECONDS: scan stopped, ended `timeout`, off the list. */
+  timed_out: string[];
   /** Waiting-line entries of tasks no longer waiting (ended or gone), removed. */
   waiting_pruned: string[];
   /** Places under MAX_ACTIVE_TASKS_PER_CLIENT held by tasks that ended or are gone, freed. */
@@ -57,6 +62,7 @@ export class Reconciler implements OnApplicationBootstrap, OnApplicationShutdown
     private readonly quota: ActiveTaskQuota,
     private readonly leases: CapacityLeases,
     private readonly idempotency: IdempotencyService,
+    private readonly lifecycle: ScanLifecycle,
   ) {
     this.knownClients = [...parseApiKeys(config.security.apiKeys).map((k) => k.clientId), ANONYMOUS_CLIENT];
   }
@@ -94,6 +100,7 @@ export class Reconciler implements OnApplicationBootstrap, OnApplicationShutdown
       checked: 0,
       reseeded: [],
       skipped_dead_letters: 0,
+      timed_out: [],
       waiting_pruned: [],
       quota_freed: [],
       quota_restored: [],
@@ -103,8 +110,12 @@ export class Reconciler implements OnApplicationBootstrap, OnApplicationShutdown
     const activeOf = new Map<string, Set<string>>();
     for await (const task of this.tasks.unfinished()) {
       report.checked++;
+      const parked = await this.deadLetters.has(task.task_id);
+      const overdue = parked ? await this.timeOutParked(task) : 'not_due';
+      if (overdue === 'timed_out') report.timed_out.push(task.task_id);
+      if (overdue !== 'not_due') continue;
       activeOf.set(task.client_id, (activeOf.get(task.client_id) ?? new Set<string>()).add(task.task_id));
-      if (await this.deadLetters.has(task.task_id)) {
+      if (parked) {
         report.skipped_dead_letters++;
         await this.keepParkedHeld(task);
         continue;
@@ -128,6 +139,11 @@ export class Reconciler implements OnApplicationBootstrap, OnApplicationShutdown
       await this.queue.restart({ taskId: task.task_id, traceId: task.trace_id }, 'reconcile');
       report.reseeded.push(task.task_id);
     }
+    if (report.timed_out.length) {
+      this.log.warn(
+        `reconciler ended ${report.timed_out.length} dead-lettered task(s) past SCAN_TIMEOUT_SECONDS: ${report.timed_out.join(', ')}`,
+      );
+    }
     if (report.reseeded.length) {
       this.log.warn(`reconciler re-seeded ${report.reseeded.length} task(s) that had no live job`);
     }
@@ -146,6 +162,29 @@ export class Reconciler implements OnApplicationBootstrap, OnApplicationShutdown
       );
     }
     return report;
+  }
+
+  /**
+   * A dead-lettered running task has no poll to enforce SCAN_TIMEOUT_SECONDS, so its scan would run on
+   * (holding its slot) until an operator came: past the deadline it is stopped and ends `timeout`, as a
+   * polled one would. Queued ones never started a scan and stay for the operator.
+   */
+  private async timeOutParked(task: Task): Promise<'not_due' | 'timed_out' | 'ended_meanwhile'> {
+    const timeoutSeconds = this.config.pipeline.scanTimeoutSeconds;
+    if (task.status !== 'running' || Date.now() <= scanDeadlineMs(task, timeoutSeconds)) return 'not_due';
+    let ended: Task;
+    try {
+      ended = await this.tasks.transition(task.task_id, 'timeout', {
+        error: scanTimeoutError(timeoutSeconds),
+      });
+    } catch (err) {
+      // An operator purged it or a late job finished it since the pass read it: nothing to time out.
+      if (err instanceof ConflictError || err instanceof NotFoundError) return 'ended_meanwhile';
+      throw err;
+    }
+    await this.lifecycle.settle(ended);
+    await this.deadLetters.remove(task.task_id);
+    return 'timed_out';
   }
 
   /**

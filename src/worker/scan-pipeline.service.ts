@@ -21,6 +21,7 @@ import { ScannerRegistry } from '../scanners/scanner-registry.service';
 import { Task, TERMINAL_STATUSES } from '../tasks/task';
 import { TasksService } from '../tasks/tasks.service';
 import { nessusScanName, ScanLifecycle } from '../scans/scan-lifecycle.service';
+import { scanDeadlineMs, scanTimeoutError } from './scan-deadline';
 
 /** A running scan the next poll step stands for, which the watchers can poll without a job. */
 export type ScanToWatch = Omit<WatchedScan, 'taskId' | 'traceId' | 'stepKey' | 'seq' | 'chain'>;
@@ -332,7 +333,7 @@ export class ScanPipeline {
       await this.lifecycle.stopQuietly(task);
       await this.tasks.update(task.task_id, task.version, {
         status: 'timeout',
-        error: `scan ran longer than SCAN_TIMEOUT_SECONDS (${this.config.pipeline.scanTimeoutSeconds} s) and was stopped`,
+        error: scanTimeoutError(this.config.pipeline.scanTimeoutSeconds),
       });
       return this.settleAfterWrite(task.task_id);
     }
@@ -439,10 +440,8 @@ export class ScanPipeline {
     };
   }
 
-  /** SCAN_TIMEOUT_SECONDS after the scan started (ms since the epoch). */
   private deadlineMs(task: Task): number {
-    const startedMs = Date.parse(task.started_at ?? task.launched_at ?? task.created_at);
-    return startedMs + this.config.pipeline.scanTimeoutSeconds * 1000;
+    return scanDeadlineMs(task, this.config.pipeline.scanTimeoutSeconds);
   }
 
   private pollDelayMs(): number {

@@ -1,11 +1,16 @@
+import { startSimulator, SimulatorHandle } from '../../simulator/simulator';
 import { DeadLetterStore } from '../../src/queue/dead-letter.store';
 import { ScanJob } from '../../src/queue/queue-names';
 import { ScanQueue } from '../../src/queue/scan-queue';
 import { RedisService } from '../../src/common/redis/redis.service';
+import { CapacityLeases } from '../../src/scanners/capacity-leases.store';
+import { NessusClients } from '../../src/scanners/nessus-clients.service';
+import { nessusScanName } from '../../src/scans/scan-lifecycle.service';
 import { ScanQueries } from '../../src/scans/scan-queries.service';
 import { newTaskId } from '../../src/tasks/task-id';
 import { newTask } from '../../src/tasks/task-state-machine';
 import { TasksService } from '../../src/tasks/tasks.service';
+import { Reconciler } from '../../src/worker/reconciler.service';
 import { startTestApp, TestApp } from '../support/app-harness';
 import { waitFor } from '../support/wait-for';
 
@@ -62,5 +67,93 @@ describe('a step that fails every attempt (worker, real Redis and Bull, unreacha
       /^its step in phase creating gave up after 1 failed attempt \(.*unreachable.*\)/,
     );
     expect(seen.error).toContain(`npm run cli -- dlq retry ${task.task_id}`);
+  });
+});
+
+/**
+ * A dead-lettered task has no poll to stop its scan at SCAN_TIMEOUT_SECONDS (SPEC: a scan running longer
+ * is stopped on Nessus and ends `timeout`); the reconciler does it instead.
+ */
+describe('a dead-lettered running task past SCAN_TIMEOUT_SECONDS (worker, real Redis and Bull, simulated Nessus)', () => {
+  let sim: SimulatorHandle;
+  let t: TestApp;
+
+  beforeAll(async () => {
+    sim = await startSimulator({ scenario: { scanDurationMs: 600_000 } });
+    t = await startTestApp(
+      { APP_MODE: 'worker', RECONCILE_INTERVAL_SECONDS: '3600', SCAN_TIMEOUT_SECONDS: '60' },
+      { lab: [{ instance_id: 'sim1', url: sim.scanners[0].url }] },
+    );
+  });
+
+  afterAll(async () => {
+    await t?.close();
+    await sim?.stop();
+  });
+
+  /** A task the pipeline launched on the simulator `startedAgoMs` ago, then dead-lettered. */
+  async function parkedRunningTask(startedAgoMs: number): Promise<{ taskId: string; scanId: number }> {
+    const tasks = t.app.get(TasksService);
+    const task = newTask({
+      task_id: newTaskId(),
+      name: 'parked',
+      targets: ['192.0.2.45'],
+      scan_type: 'untrusted',
+      scanner_pool: 'lab',
+      trace_id: 'trace-parked',
+      client_id: 'anonymous',
+    });
+    await tasks.create(task);
+    const nessus = t.app.get(NessusClients).client('sim1');
+    const scanId = await nessus.createScan({ name: nessusScanName(task.task_id), targets: task.targets });
+    await nessus.launchScan(scanId);
+    const startedAt = new Date(Date.now() - startedAgoMs).toISOString();
+    await tasks.update(task.task_id, 1, {
+      status: 'running',
+      phase: 'scanning',
+      scanner_instance: 'sim1',
+      nessus_scan_id: scanId,
+      launched_at: startedAt,
+      started_at: startedAt,
+    });
+    await t.app.get(CapacityLeases).renew('sim1', task.task_id, 600_000);
+    await t.app.get(DeadLetterStore).add({
+      task_id: task.task_id,
+      job_id: `${task.task_id}:poll:v3`,
+      error: 'gave up',
+      attempts: 8,
+      failed_at: new Date().toISOString(),
+    });
+    return { taskId: task.task_id, scanId };
+  }
+
+  it('stops its Nessus scan, ends it timeout, frees its slot and takes it off the list; one within its time stays', async () => {
+    const overdue = await parkedRunningTask(2 * 60_000);
+    const young = await parkedRunningTask(0);
+
+    const report = await t.app.get(Reconciler).reconcile();
+
+    expect(report.timed_out).toEqual([overdue.taskId]);
+    const status = await t.app.get(ScanQueries).status(overdue.taskId, 'anonymous');
+    expect(status).toMatchObject({
+      status: 'timeout',
+      error: 'scan ran longer than SCAN_TIMEOUT_SECONDS (60 s) and was stopped',
+    });
+    const nessus = t.app.get(NessusClients).client('sim1');
+    await waitFor(
+      () => nessus.getScan(overdue.scanId),
+      (s) => s.state === 'canceled',
+      5_000,
+    );
+    const deadLetters = t.app.get(DeadLetterStore);
+    expect(await deadLetters.has(overdue.taskId)).toBe(false);
+    expect(await t.app.get(CapacityLeases).holders('sim1')).not.toContain(overdue.taskId);
+
+    // Within its time the parked task is the operator's: still running, listed, its slot held.
+    expect(report.skipped_dead_letters).toBe(1);
+    expect((await t.app.get(TasksService).get(young.taskId)).status).toBe('running');
+    expect(await deadLetters.has(young.taskId)).toBe(true);
+    expect(await t.app.get(CapacityLeases).holders('sim1')).toContain(young.taskId);
+    expect(['pending', 'running']).toContain((await nessus.getScan(young.scanId)).state);
   });
 });

@@ -11,13 +11,12 @@ import { QueueModule } from '../../src/queue/queue.module';
 import { ScanJob } from '../../src/queue/queue-names';
 import { ScanQueue } from '../../src/queue/scan-queue';
 import { WaitingLine } from '../../src/queue/waiting-line';
-import { IdempotencyModule } from '../../src/idempotency/idempotency.module';
 import { DeadLetterStore } from '../../src/queue/dead-letter.store';
 import { CapacityLeases } from '../../src/scanners/capacity-leases.store';
 import { ActiveTaskQuota } from '../../src/scans/active-task-quota';
+import { ScansModule } from '../../src/scans/scans.module';
 import { newTaskId } from '../../src/tasks/task-id';
 import { newTask } from '../../src/tasks/task-state-machine';
-import { TasksModule } from '../../src/tasks/tasks.module';
 import { TasksService } from '../../src/tasks/tasks.service';
 import { Reconciler } from '../../src/worker/reconciler.service';
 import { writeScannersYaml } from '../support/app-harness';
@@ -60,8 +59,8 @@ describe('reconciler (real Redis and Bull, no consumer)', () => {
       MAX_ACTIVE_TASKS_PER_CLIENT: '10',
     });
     moduleRef = await Test.createTestingModule({
-      imports: [ConfigModule.forRoot(config), RedisModule, QueueModule, TasksModule, IdempotencyModule],
-      providers: [Reconciler, ActiveTaskQuota, CapacityLeases],
+      imports: [ConfigModule.forRoot(config), RedisModule, QueueModule, ScansModule],
+      providers: [Reconciler],
     }).compile();
     tasks = moduleRef.get(TasksService);
     queue = moduleRef.get(ScanQueue);
