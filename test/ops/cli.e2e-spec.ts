@@ -1,7 +1,7 @@
 import { Test, TestingModule } from '@nestjs/testing';
 import Redis from 'ioredis';
 import { execFile } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { startSimulator, SimulatorHandle } from '../../simulator/simulator';
@@ -23,6 +23,8 @@ import { freePort } from '../support/redis-harness';
 import { deletePrefix, testRedisUrl, uniquePrefix } from '../support/test-redis';
 
 const ROOT = resolve(__dirname, '../..');
+/** The built CLI, which `npm run cli` runs (`npm test` builds first). */
+const CLI_MAIN = join(ROOT, 'dist/cli/main.js');
 
 interface CliRun {
   code: number;
@@ -66,7 +68,7 @@ describe('admin CLI (child processes, real Redis, simulator)', () => {
     return new Promise((done) => {
       execFile(
         process.execPath,
-        ['-r', 'ts-node/register/transpile-only', 'src/cli/main.ts', ...args],
+        [CLI_MAIN, ...args],
         { cwd: ROOT, env: { ...process.env, ...env, ...extraEnv }, timeout: 60_000 },
         (err, stdout, stderr) => {
           const code = err ? ((err as { code?: number }).code ?? -1) : 0;
@@ -124,6 +126,7 @@ describe('admin CLI (child processes, real Redis, simulator)', () => {
   }
 
   beforeAll(async () => {
+    if (!existsSync(CLI_MAIN)) throw new Error(`${CLI_MAIN} is missing: run \`npm run build\` first`);
     sim = await startSimulator({ scanners: 1 });
     dir = mkdtempSync(join(tmpdir(), 'nmg-cli-'));
     prefix = uniquePrefix('cli');
