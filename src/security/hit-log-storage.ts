@@ -4,7 +4,7 @@ export interface HitCount {
   /** Seconds until the client's window record expires. */
   timeToExpire: number;
   isBlocked: boolean;
-  /** Seconds until a block ends (0 or less when not blocked). */
+  /** Seconds until a block ends (0 when not blocked). */
   timeToBlockExpire: number;
 }
 
