@@ -37,8 +37,33 @@ describe('AppConfig.fromEnv', () => {
     expect(err!.problems).toHaveLength(4);
   });
 
+  it('reports the problems between variables together with those of single variables', () => {
+    let err: ConfigError | undefined;
+    try {
+      AppConfig.fromEnv({
+        PORT: 'abc',
+        HOST: '0.0.0.0',
+        TARGET_DENY: 'garbage',
+        MCP_ALLOWED_ORIGINS: 'nope',
+      });
+    } catch (e) {
+      err = e as ConfigError;
+    }
+    expect(err).toBeInstanceOf(ConfigError);
+    expect(err!.problems.map((p) => p.split(':')[0]).sort()).toEqual([
+      'HOST',
+      'MCP_ALLOWED_ORIGINS',
+      'PORT',
+      'TARGET_DENY',
+    ]);
+  });
+
   it('refuses a non-loopback HOST without API keys unless unauthenticated access is allowed', () => {
     expect(() => AppConfig.fromEnv({ HOST: '0.0.0.0' })).toThrow(/HOST: 0.0.0.0 is not a loopback address/);
+    expect(() => AppConfig.fromEnv({ HOST: '127.evil.example' })).toThrow(
+      /HOST: 127.evil.example is not a loopback/,
+    );
+    expect(AppConfig.fromEnv({ HOST: '127.0.0.2' }).http.host).toBe('127.0.0.2');
     expect(AppConfig.fromEnv({ HOST: '0.0.0.0', API_KEYS: 'k1' }).http.host).toBe('0.0.0.0');
     expect(
       AppConfig.fromEnv({ HOST: '0.0.0.0', ALLOW_UNAUTHENTICATED: 'true' }).security.allowUnauthenticated,

@@ -1,3 +1,4 @@
+import { isIPv4 } from 'node:net';
 import { policyListProblems } from '../security/target-policy';
 import { AppMode, Env, envSchema } from './env.schema';
 
@@ -118,33 +119,46 @@ export class AppConfig {
         'NODE_TLS_REJECT_UNAUTHORIZED: must not be 0; use tls_verify or ca_file per scanner instead',
       );
     }
-    if (parsed.success) problems.push(...crossFieldProblems(parsed.data));
+    problems.push(...crossFieldProblems(parsed.success ? parsed.data : validFields(input)));
     if (problems.length > 0 || !parsed.success) throw new ConfigError(problems);
     return new AppConfig(parsed.data, merged);
   }
 }
 
 function isLoopback(host: string): boolean {
-  return host === 'localhost' || host === '::1' || /^127\./.test(host);
+  // An address, not a prefix: a host name such as 127.example.com may resolve anywhere.
+  return host === 'localhost' || host === '::1' || (isIPv4(host) && host.startsWith('127.'));
 }
 
-function crossFieldProblems(env: Env): string[] {
+/** The variables that parse on their own, so one bad variable does not hide another's problems. */
+function validFields(input: Record<string, unknown>): Partial<Env> {
+  const valid: Record<string, unknown> = {};
+  for (const [name, schema] of Object.entries(envSchema.shape)) {
+    const field = schema.safeParse(input[name]);
+    if (field.success) valid[name] = field.data;
+  }
+  return valid as Partial<Env>;
+}
+
+/** Problems between or inside variables that parsed; a check whose inputs did not parse is skipped. */
+function crossFieldProblems(env: Partial<Env>): string[] {
   const problems: string[] = [];
-  if (env.API_KEYS.length === 0 && !isLoopback(env.HOST) && !env.ALLOW_UNAUTHENTICATED) {
+  const { API_KEYS, HOST, ALLOW_UNAUTHENTICATED } = env;
+  if (API_KEYS?.length === 0 && HOST !== undefined && ALLOW_UNAUTHENTICATED === false && !isLoopback(HOST)) {
     problems.push(
-      `HOST: ${env.HOST} is not a loopback address and API_KEYS is empty; set API_KEYS or ALLOW_UNAUTHENTICATED=true`,
+      `HOST: ${HOST} is not a loopback address and API_KEYS is empty; set API_KEYS or ALLOW_UNAUTHENTICATED=true`,
     );
   }
-  problems.push(...policyListProblems('TARGET_ALLOW', env.TARGET_ALLOW));
-  problems.push(...policyListProblems('TARGET_DENY', env.TARGET_DENY));
-  for (const origin of env.MCP_ALLOWED_ORIGINS) {
+  problems.push(...policyListProblems('TARGET_ALLOW', env.TARGET_ALLOW ?? []));
+  problems.push(...policyListProblems('TARGET_DENY', env.TARGET_DENY ?? []));
+  for (const origin of env.MCP_ALLOWED_ORIGINS ?? []) {
     if (!/^https?:\/\/[^/\s]+$/.test(origin)) {
       problems.push(
         `MCP_ALLOWED_ORIGINS: ${JSON.stringify(origin)} is not an origin like https://app.example.com`,
       );
     }
   }
-  for (const entry of env.API_KEYS) {
+  for (const entry of API_KEYS ?? []) {
     if (/^[A-Za-z0-9_.-]+:$/.test(entry))
       problems.push(`API_KEYS: the entry named ${entry.slice(0, -1)} has no token`);
   }
