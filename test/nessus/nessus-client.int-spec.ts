@@ -1,9 +1,9 @@
-import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import http from 'node:http';
 import https from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 import { startSimulator, type ScanStats, type SimulatorHandle } from '../../simulator/simulator';
 import { expectedCounts } from '../../simulator/report-generator';
 import {
@@ -12,6 +12,12 @@ import {
   type NessusConnectionOptions,
 } from '../../src/scanners/nessus/nessus.client';
 import { waitFor } from '../support/wait-for';
+
+/** Partial downloads of `dest` left in its directory. */
+async function partialFiles(dest: string): Promise<string[]> {
+  const names = await readdir(dirname(dest));
+  return names.filter((n) => n.startsWith(`${basename(dest)}.`) && n.endsWith('.part'));
+}
 
 const FIXTURE = join(__dirname, '..', 'fixtures', 'pytenable-example.nessus');
 
@@ -103,7 +109,7 @@ describe('NessusClient against the simulator (HTTP)', () => {
     const dest = join(dir, 'lifecycle.nessus');
     const { bytes } = await c.exportNessus(id, dest, { pollIntervalMs: 50 });
     expect((await stat(dest)).size).toBe(bytes);
-    await expect(stat(`${dest}.part`)).rejects.toThrow();
+    expect(await partialFiles(dest)).toEqual([]);
     const xml = await readFile(dest, 'utf8');
     const counts = countItems(xml);
     const expected = expectedCounts({
@@ -371,7 +377,7 @@ describe('NessusClient against the simulator (HTTP)', () => {
     const slow = await caught(c.exportNessus(id, dest, { pollIntervalMs: 50, timeoutMs: 300 }));
     expect(slow.kind).toBe('timeout');
     await expect(stat(dest)).rejects.toThrow();
-    await expect(stat(`${dest}.part`)).rejects.toThrow();
+    expect(await partialFiles(dest)).toEqual([]);
   });
 
   it('serves the real-world report when asked to, byte for byte', async () => {
@@ -478,6 +484,8 @@ describe('NessusClient against the simulator (HTTPS)', () => {
 });
 
 describe('NessusClient against a scanner that stops sending mid-download', () => {
+  const REPORT = `<NessusClientData_v2>${'x'.repeat(8190)}</NessusClientData_v2>`;
+  const halfSent: http.ServerResponse[] = [];
   let server: http.Server;
   let dir: string;
 
@@ -494,6 +502,16 @@ describe('NessusClient against a scanner that stops sending mid-download', () =>
         res.write('<NessusClientData_v2>'.padEnd(4096, ' '));
         return;
       }
+      if (req.method === 'POST' && req.url === '/nessus/scans/8/export') return json({ file: 2 });
+      if (req.url === '/nessus/scans/8/export/2/status') return json({ status: 'ready' });
+      if (req.url === '/nessus/scans/8/export/2/download') {
+        // Each download sends its first half, and its second only once the other download has begun.
+        res.writeHead(200, { 'content-type': 'application/octet-stream' });
+        res.write(REPORT.slice(0, REPORT.length / 2));
+        halfSent.push(res);
+        if (halfSent.length === 2) for (const r of halfSent.splice(0)) r.end(REPORT.slice(REPORT.length / 2));
+        return;
+      }
       res.writeHead(404).end('{"error":"not found"}');
     });
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
@@ -502,6 +520,29 @@ describe('NessusClient against a scanner that stops sending mid-download', () =>
     server.closeAllConnections();
     await new Promise((resolve) => server.close(resolve));
     await rm(dir, { recursive: true, force: true });
+  });
+
+  it('lets two downloads of one export to the same file (a step and its stale twin) both complete', async () => {
+    const { port } = server.address() as AddressInfo;
+    const c = new NessusClient({
+      instanceId: 'scanner-twice',
+      url: `http://127.0.0.1:${port}/nessus/`,
+      accessKey: 'a'.repeat(64),
+      secretKey: 'b'.repeat(64),
+      timeoutMs: 5000,
+    });
+    const dest = join(dir, 'twice.nessus');
+    try {
+      const results = await Promise.all([
+        c.exportNessus(8, dest, { pollIntervalMs: 10 }),
+        c.exportNessus(8, dest, { pollIntervalMs: 10 }),
+      ]);
+      expect(results).toEqual([{ bytes: REPORT.length }, { bytes: REPORT.length }]);
+      expect(await readFile(dest, 'utf8')).toBe(REPORT);
+      expect(await partialFiles(dest)).toEqual([]);
+    } finally {
+      c.close();
+    }
   });
 
   it('gives up after the call timeout of silence and leaves no partial file', async () => {
@@ -519,7 +560,7 @@ describe('NessusClient against a scanner that stops sending mid-download', () =>
       expect(err).toMatchObject({ kind: 'timeout', transient: true, instanceId: 'scanner-stall' });
       expect(err.message).toBe('scanner-stall: export scan 7 failed: download stalled');
       await expect(stat(dest)).rejects.toThrow();
-      await expect(stat(`${dest}.part`)).rejects.toThrow();
+      expect(await partialFiles(dest)).toEqual([]);
     } finally {
       c.close();
     }

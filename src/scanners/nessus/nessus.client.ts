@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { createWriteStream, readFileSync } from 'node:fs';
 import { rename, unlink } from 'node:fs/promises';
 import { Readable, Transform } from 'node:stream';
@@ -291,8 +292,9 @@ export class NessusClient {
   }
 
   /**
-   * Exports the scan as .nessus: request, poll until ready, then stream the download to
-   * `destPath + '.part'` and rename it to `destPath` once complete.
+   * Exports the scan as .nessus: request, poll until ready, then stream the download to a partial file
+   * of its own (`<destPath>.<pid>.<random>.part`) and rename it to `destPath` once complete, so a worker
+   * that lost its step to another can neither truncate nor delete the other's download.
    */
   async exportNessus(
     id: number,
@@ -330,7 +332,7 @@ export class NessusClient {
       responseType: 'stream',
       headers: { Accept: '*/*' },
     });
-    const part = `${destPath}.part`;
+    const part = `${destPath}.${process.pid}.${randomBytes(4).toString('hex')}.part`;
     let bytes = 0;
     const counter = new Transform({
       transform(chunk: Buffer, _enc, cb) {
