@@ -19,7 +19,8 @@ export async function createApp(config: AppConfig): Promise<NestExpressApplicati
     bodyParser: false,
   });
   app.use(traceRequests(logger));
-  app.use('/api', requireApiKey(parseApiKeys(config.security.apiKeys)));
+  // Worker mode serves no /api: there every path answers 404, keyed or not.
+  if (config.httpApiEnabled) app.use('/api', requireApiKey(parseApiKeys(config.security.apiKeys)));
   // Deeply nested JSON parses, but would overflow the stack of later recursive walks (a 500): refuse it.
   app.useBodyParser('json', { limit: config.http.bodyLimitBytes, verify: verifyJsonDepth() });
   app.useBodyParser('urlencoded', { limit: config.http.bodyLimitBytes, extended: false });

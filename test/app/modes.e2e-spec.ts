@@ -43,15 +43,17 @@ describe('process modes', () => {
 
   describe('worker', () => {
     let t: TestApp;
-    beforeAll(async () => (t = await startTestApp({ APP_MODE: 'worker' })));
+    beforeAll(async () => (t = await startTestApp({ APP_MODE: 'worker', API_KEYS: 'ops:k1' })));
     afterAll(() => t.close());
 
     it('serves only /health and /metrics over HTTP, and consumes the queue', async () => {
       await request(t.url).get('/health/live').expect(200);
       await request(t.url).get('/health/ready').expect(200);
       await request(t.url).get('/health').expect(200);
+      await request(t.url).get('/metrics').set('Authorization', 'Bearer k1').expect(200);
       for (const path of ['/api/v1/pools', '/api/v1/scans', '/mcp', '/sse', '/api/docs']) {
         await request(t.url).get(path).expect(404);
+        await request(t.url).get(path).set('Authorization', 'Bearer k1').expect(404);
       }
       expect(handlerNames(t.app.get<Queue>(getQueueToken(QueueName.ScanSteps)))).toContain('advance');
     });
