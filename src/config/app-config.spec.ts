@@ -58,6 +58,16 @@ describe('AppConfig.fromEnv', () => {
     ]);
   });
 
+  it('refuses an idempotency TTL that would lapse between the renewals of an unfinished task', () => {
+    expect(() => AppConfig.fromEnv({ IDEMPOTENCY_TTL_SECONDS: '100' })).toThrow(
+      /IDEMPOTENCY_TTL_SECONDS: 100 is less than twice POLL_INTERVAL_SECONDS and RECONCILE_INTERVAL_SECONDS \(60 s\)/,
+    );
+    expect(() =>
+      AppConfig.fromEnv({ IDEMPOTENCY_TTL_SECONDS: '1000', POLL_INTERVAL_SECONDS: '600' }),
+    ).toThrow(/IDEMPOTENCY_TTL_SECONDS: 1000 .*\(600 s\)/);
+    expect(AppConfig.fromEnv({ IDEMPOTENCY_TTL_SECONDS: '120' }).idempotency.ttlSeconds).toBe(120);
+  });
+
   it('refuses a non-loopback HOST without API keys unless unauthenticated access is allowed', () => {
     expect(() => AppConfig.fromEnv({ HOST: '0.0.0.0' })).toThrow(/HOST: 0.0.0.0 is not a loopback address/);
     expect(() => AppConfig.fromEnv({ HOST: '127.evil.example' })).toThrow(

@@ -149,6 +149,17 @@ function crossFieldProblems(env: Partial<Env>): string[] {
       `HOST: ${HOST} is not a loopback address and API_KEYS is empty; set API_KEYS or ALLOW_UNAUTHENTICATED=true`,
     );
   }
+  const {
+    IDEMPOTENCY_TTL_SECONDS: keyTtl,
+    POLL_INTERVAL_SECONDS: poll,
+    RECONCILE_INTERVAL_SECONDS: pass,
+  } = env;
+  // An unfinished task's key is renewed by its polls (running) or by the reconciler (waiting).
+  if (keyTtl !== undefined && poll !== undefined && pass !== undefined && keyTtl < 2 * Math.max(poll, pass)) {
+    problems.push(
+      `IDEMPOTENCY_TTL_SECONDS: ${keyTtl} is less than twice POLL_INTERVAL_SECONDS and RECONCILE_INTERVAL_SECONDS (${Math.max(poll, pass)} s), so keys would lapse while their tasks run`,
+    );
+  }
   problems.push(...policyListProblems('TARGET_ALLOW', env.TARGET_ALLOW ?? []));
   problems.push(...policyListProblems('TARGET_DENY', env.TARGET_DENY ?? []));
   for (const origin of env.MCP_ALLOWED_ORIGINS ?? []) {

@@ -12,6 +12,7 @@ import { ScanJob } from '../../src/queue/queue-names';
 import { ScanQueue } from '../../src/queue/scan-queue';
 import { WaitingLine } from '../../src/queue/waiting-line';
 import { DeadLetterStore } from '../../src/queue/dead-letter.store';
+import { IdempotencyStore } from '../../src/idempotency/idempotency.store';
 import { CapacityLeases } from '../../src/scanners/capacity-leases.store';
 import { ActiveTaskQuota } from '../../src/scans/active-task-quota';
 import { ScansModule } from '../../src/scans/scans.module';
@@ -144,6 +145,31 @@ describe('reconciler (real Redis and Bull, no consumer)', () => {
     reconciler.quotaGraceMs = 60_000;
     expect((await reconciler.reconcile()).quota_freed).toEqual([]);
     expect((await quota.places('anonymous')).has(running)).toBe(true);
+  });
+
+  it('renews the idempotency key of a task waiting for a scanner, which runs no step that would', async () => {
+    const keys = moduleRef.get(IdempotencyStore);
+    const keyHash = 'a'.repeat(64);
+    const task = newTask({
+      task_id: newTaskId(),
+      name: 'waits-long',
+      targets: ['192.0.2.19'],
+      scan_type: 'untrusted',
+      scanner_pool: 'nessus',
+      trace_id: 'trace-reconcile',
+      client_id: 'anonymous',
+      idempotency_key_hash: keyHash,
+    });
+    await tasks.create(task);
+    await tasks.update(task.task_id, 1, { phase: 'waiting_for_scanner' });
+    // Claimed long ago: only seconds of its TTL are left.
+    await keys.claim(keyHash, 'fp', task.task_id, 5);
+
+    await reconciler.reconcile();
+    const ttl = await redis.client.ttl(redis.key('idem', keyHash));
+    expect(ttl).toBeGreaterThan(5);
+    expect(ttl).toBeLessThanOrEqual(moduleRef.get(AppConfig).idempotency.ttlSeconds);
+    expect(await keys.get(keyHash)).toEqual({ taskId: task.task_id, fingerprint: 'fp' });
   });
 
   it('keeps the scanner lease of a dead-lettered task that holds one, and leaves its chain alone', async () => {
