@@ -120,8 +120,8 @@ export class Reconciler implements OnApplicationBootstrap, OnApplicationShutdown
         await this.keepParkedHeld(task);
         continue;
       }
-      // A task waiting for a scanner runs no step or poll that would renew its key.
-      await this.idempotency.keepAlive(task.idempotency_key_hash);
+      // A queued task waiting for a scanner runs no step that would renew its key (polls renew running ones).
+      if (task.status === 'queued') await this.idempotency.keepAlive(task.idempotency_key_hash);
       if (task.phase === 'waiting_for_scanner') {
         await this.waiting.join(task.scanner_pool, task.task_id, Date.parse(task.created_at));
         const pool = waitingIn.get(task.scanner_pool) ?? new Set<string>();
