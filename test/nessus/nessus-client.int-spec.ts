@@ -522,15 +522,18 @@ describe('NessusClient against a scanner that stops sending mid-download', () =>
     await rm(dir, { recursive: true, force: true });
   });
 
-  it('lets two downloads of one export to the same file (a step and its stale twin) both complete', async () => {
-    const { port } = server.address() as AddressInfo;
-    const c = new NessusClient({
-      instanceId: 'scanner-twice',
-      url: `http://127.0.0.1:${port}/nessus/`,
+  /** A client of this scanner (behind its path prefix). */
+  const clientOf = (instanceId: string, timeoutMs: number) =>
+    new NessusClient({
+      instanceId,
+      url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/nessus/`,
       accessKey: 'a'.repeat(64),
       secretKey: 'b'.repeat(64),
-      timeoutMs: 5000,
+      timeoutMs,
     });
+
+  it('lets two downloads of one export to the same file (a step and its stale twin) both complete', async () => {
+    const c = clientOf('scanner-twice', 5000);
     const dest = join(dir, 'twice.nessus');
     try {
       const results = await Promise.all([
@@ -546,14 +549,7 @@ describe('NessusClient against a scanner that stops sending mid-download', () =>
   });
 
   it('gives up after the call timeout of silence and leaves no partial file', async () => {
-    const { port } = server.address() as AddressInfo;
-    const c = new NessusClient({
-      instanceId: 'scanner-stall',
-      url: `http://127.0.0.1:${port}/nessus/`,
-      accessKey: 'a'.repeat(64),
-      secretKey: 'b'.repeat(64),
-      timeoutMs: 300,
-    });
+    const c = clientOf('scanner-stall', 300);
     const dest = join(dir, 'stalled.nessus');
     try {
       const err = await caught(c.exportNessus(7, dest, { pollIntervalMs: 10 }));

@@ -14,6 +14,18 @@ import { Reconciler } from '../../src/worker/reconciler.service';
 import { startTestApp, TestApp } from '../support/app-harness';
 import { waitFor } from '../support/wait-for';
 
+/** A new untrusted-scan task of the anonymous client, not stored yet. */
+const untrustedTask = (name: string, pool: string, target: string) =>
+  newTask({
+    task_id: newTaskId(),
+    name,
+    targets: [target],
+    scan_type: 'untrusted',
+    scanner_pool: pool,
+    trace_id: `trace-${name}`,
+    client_id: 'anonymous',
+  });
+
 /**
  * A step that fails every attempt (here its one attempt: the scanner refuses connections) puts its task
  * on the dead-letter list, where it keeps its state for an operator, and says so to whoever polls it.
@@ -32,15 +44,7 @@ describe('a step that fails every attempt (worker, real Redis and Bull, unreacha
 
   it('dead-letters the task, leaves it queued, and get_scan_status says why and what an operator does', async () => {
     const tasks = t.app.get(TasksService);
-    const task = newTask({
-      task_id: newTaskId(),
-      name: 'doomed',
-      targets: ['192.0.2.44'],
-      scan_type: 'untrusted',
-      scanner_pool: 'nessus',
-      trace_id: 'trace-dead-letter',
-      client_id: 'anonymous',
-    });
+    const task = untrustedTask('doomed', 'nessus', '192.0.2.44');
     await tasks.create(task);
     // Admitted by an earlier job: its create step first asks Nessus for a scan to adopt, and cannot.
     await tasks.update(task.task_id, 1, { phase: 'creating', scanner_instance: 'scanner1' });
@@ -94,15 +98,7 @@ describe('a dead-lettered running task past SCAN_TIMEOUT_SECONDS (worker, real R
   /** A task the pipeline launched on the simulator `startedAgoMs` ago, then dead-lettered. */
   async function parkedRunningTask(startedAgoMs: number): Promise<{ taskId: string; scanId: number }> {
     const tasks = t.app.get(TasksService);
-    const task = newTask({
-      task_id: newTaskId(),
-      name: 'parked',
-      targets: ['192.0.2.45'],
-      scan_type: 'untrusted',
-      scanner_pool: 'lab',
-      trace_id: 'trace-parked',
-      client_id: 'anonymous',
-    });
+    const task = untrustedTask('parked', 'lab', '192.0.2.45');
     await tasks.create(task);
     const nessus = t.app.get(NessusClients).client('sim1');
     const scanId = await nessus.createScan({ name: nessusScanName(task.task_id), targets: task.targets });
