@@ -157,7 +157,7 @@ function crossFieldProblems(env: Partial<Env>): string[] {
   // An unfinished task's key is renewed by its polls (running) or by the reconciler (waiting).
   if (keyTtl !== undefined && poll !== undefined && pass !== undefined && keyTtl < 2 * Math.max(poll, pass)) {
     problems.push(
-      `IDEMPOTENCY_TTL_SECONDS: ${keyTtl} is less than twice POLL_INTERVAL_SECONDS and RECONCILE_INTERVAL_SECONDS (${Math.max(poll, pass)} s), so keys would lapse while their tasks run`,
+      `IDEMPOTENCY_TTL_SECONDS: must be at least ${2 * Math.max(poll, pass)}, twice the longer of POLL_INTERVAL_SECONDS and RECONCILE_INTERVAL_SECONDS, which renew keys (got ${keyTtl})`,
     );
   }
   problems.push(...policyListProblems('TARGET_ALLOW', env.TARGET_ALLOW ?? []));
