@@ -1,9 +1,9 @@
 import { Command, CommandRunner, Option, SubCommand } from 'nest-commander';
-import { ConflictError, NotFoundError } from '../common/errors';
+import { NotFoundError } from '../common/errors';
 import { DeadLetter, DeadLetterStore } from '../queue/dead-letter.store';
 import { ScanQueue } from '../queue/scan-queue';
 import { ScanLifecycle } from '../scans/scan-lifecycle.service';
-import { Task, TERMINAL_STATUSES } from '../tasks/task';
+import { TERMINAL_STATUSES } from '../tasks/task';
 import { TasksService } from '../tasks/tasks.service';
 import { CliCommand, fields, RedisReadiness, table, UsageError } from './cli-support';
 
@@ -159,7 +159,9 @@ export class DlqPurgeCommand extends CliCommand {
     for (const entry of entries) {
       const task = await this.tasks.find(entry.task_id);
       let failed = false;
-      if (task && !TERMINAL_STATUSES.has(task.status)) failed = await this.abandon(task);
+      // Failed, its scan stopped, what it held freed (lease, waiting line, credentials).
+      if (task && !TERMINAL_STATUSES.has(task.status))
+        failed = (await this.lifecycle.end(task.task_id, 'failed', PURGE_ERROR)) !== null;
       await this.store.remove(entry.task_id);
       purged.push({ task_id: entry.task_id, previous_status: task?.status ?? null, failed });
     }
@@ -175,21 +177,6 @@ export class DlqPurgeCommand extends CliCommand {
             ]),
           )}\npurged ${purged.length} dead-letter entr${purged.length === 1 ? 'y' : 'ies'}`,
     );
-  }
-
-  /** Marks the task failed, then frees what it held (lease, waiting line, credentials) and stops its scan. */
-  private async abandon(task: Task): Promise<boolean> {
-    let failed: Task;
-    try {
-      failed = await this.tasks.transition(task.task_id, 'failed', { error: PURGE_ERROR });
-    } catch (err) {
-      // It finished meanwhile (a late job completed it): nothing to abandon.
-      if (err instanceof ConflictError) return false;
-      throw err;
-    }
-    await this.lifecycle.stopQuietly(failed);
-    await this.lifecycle.settle(failed);
-    return true;
   }
 }
 

@@ -8,7 +8,8 @@ import { CapacityLeases } from '../scanners/capacity-leases.store';
 import { NessusClients } from '../scanners/nessus-clients.service';
 import { NessusError } from '../scanners/nessus/nessus-errors';
 import { ScannerRegistry } from '../scanners/scanner-registry.service';
-import { Task } from '../tasks/task';
+import { ConflictError, NotFoundError } from '../common/errors';
+import { Task, TaskStatus } from '../tasks/task';
 import { TasksService } from '../tasks/tasks.service';
 import { ActiveTaskQuota } from './active-task-quota';
 
@@ -18,6 +19,9 @@ export function nessusScanName(taskId: string): string {
 }
 
 const DEFAULT_SCAN_MINUTES = 10;
+
+/** Terminal states whose clean-up stops the Nessus scan: nothing of it is wanted any more. */
+const STOPPED_ON_SETTLE: ReadonlySet<TaskStatus> = new Set(['cancelled', 'timeout']);
 
 /**
  * What happens around a task's steps, shared by the API (cancel, estimates) and the workers
@@ -41,12 +45,30 @@ export class ScanLifecycle {
   ) {}
 
   /**
+   * Ends an unfinished task that no step will end (a dead letter an operator purges, or one past its
+   * SCAN_TIMEOUT_SECONDS): `status` with `error`, its Nessus scan stopped, then settled. Null when it
+   * ended or went meanwhile (a late job finished it, an operator got there first).
+   */
+  async end(taskId: string, status: 'failed' | 'timeout', error: string): Promise<Task | null> {
+    let ended: Task;
+    try {
+      ended = await this.tasks.transition(taskId, status, { error });
+    } catch (err) {
+      if (err instanceof ConflictError || err instanceof NotFoundError) return null;
+      throw err;
+    }
+    if (!STOPPED_ON_SETTLE.has(ended.status)) await this.stopQuietly(ended);
+    await this.settle(ended);
+    return ended;
+  }
+
+  /**
    * Cleans up after a terminal state; safe to repeat: frees the scanner lease and the client's place
    * under MAX_ACTIVE_TASKS_PER_CLIENT, leaves the waiting line, drops credentials, stops the Nessus scan
    * of a cancelled or timed-out task, and wakes the next waiting task of the pool.
    */
   async settle(task: Task): Promise<void> {
-    if (task.status === 'cancelled' || task.status === 'timeout') await this.stopQuietly(task);
+    if (STOPPED_ON_SETTLE.has(task.status)) await this.stopQuietly(task);
     await this.vault.discard(task.task_id);
     await this.quota.release(task.client_id, task.task_id);
     await this.waiting.leave(task.scanner_pool, task.task_id);

@@ -8,7 +8,6 @@ import { ScanQueue } from '../queue/scan-queue';
 import { WaitingLine } from '../queue/waiting-line';
 import { IdempotencyService } from '../idempotency/idempotency.service';
 import { CapacityLeases, leaseTtlMs } from '../scanners/capacity-leases.store';
-import { ConflictError, NotFoundError } from '../common/errors';
 import { ActiveTaskQuota } from '../scans/active-task-quota';
 import { ScanLifecycle } from '../scans/scan-lifecycle.service';
 import { ANONYMOUS_CLIENT, parseApiKeys } from '../security/api-key.guard';
@@ -174,17 +173,9 @@ export class Reconciler implements OnApplicationBootstrap, OnApplicationShutdown
   private async timeOutParked(task: Task): Promise<'not_due' | 'timed_out' | 'ended_meanwhile'> {
     const timeoutSeconds = this.config.pipeline.scanTimeoutSeconds;
     if (task.status !== 'running' || Date.now() <= scanDeadlineMs(task, timeoutSeconds)) return 'not_due';
-    let ended: Task;
-    try {
-      ended = await this.tasks.transition(task.task_id, 'timeout', {
-        error: scanTimeoutError(timeoutSeconds),
-      });
-    } catch (err) {
-      // An operator purged it or a late job finished it since the pass read it: nothing to time out.
-      if (err instanceof ConflictError || err instanceof NotFoundError) return 'ended_meanwhile';
-      throw err;
+    if (!(await this.lifecycle.end(task.task_id, 'timeout', scanTimeoutError(timeoutSeconds)))) {
+      return 'ended_meanwhile';
     }
-    await this.lifecycle.settle(ended);
     await this.deadLetters.remove(task.task_id);
     return 'timed_out';
   }
