@@ -29,7 +29,7 @@ module.exports = {
         path: [
           'src/tasks/(task|task-id|task-state-machine)\\.ts$',
           'src/security/target-policy\\.ts$',
-          'src/idempotency/(fingerprint|idempotency-key)\\.ts$',
+          'src/idempotency/(fingerprint|idempotency-key|restorable-key)\\.ts$',
           'src/config/(env\\.schema|scanners-file)\\.ts$',
           'src/scanners/(registry-snapshot|round-robin)\\.ts$',
           'src/results/(filters|profiles|nessus-parser|auth-status)\\.ts$',

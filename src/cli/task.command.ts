@@ -27,7 +27,7 @@ export class TaskShowCommand extends CliCommand {
     const task = await this.tasks.get(args[0]);
     const deadLetter = await this.deadLetters.get(task.task_id);
     const position = await this.waiting.position(task.scanner_pool, task.task_id);
-    const { idempotency_key_hash: _hash, ...shown } = task;
+    const { idempotency_key_hash: _hash, idempotency_fingerprint: _fingerprint, ...shown } = task;
     const data = { ...shown, queue_position: position, dead_letter: deadLetter };
     this.emit(options, data, () =>
       [

@@ -5,6 +5,7 @@ import { bindTraceFields } from '../common/logging/trace-context';
 import { fingerprintSubmission } from '../idempotency/fingerprint';
 import { resolveIdempotencyKey } from '../idempotency/idempotency-key';
 import { IdempotencyService } from '../idempotency/idempotency.service';
+import { restorableKey, RestoredKey } from '../idempotency/restorable-key';
 import { CredentialVault, ScanCredentials } from '../queue/credential-vault';
 import { ScanQueue, stepJobId } from '../queue/scan-queue';
 import { WaitingLine } from '../queue/waiting-line';
@@ -74,7 +75,7 @@ export class ScanSubmissionService {
   private readonly policy: TargetPolicy;
 
   constructor(
-    config: AppConfig,
+    private readonly config: AppConfig,
     private readonly registry: ScannerRegistry,
     private readonly idempotency: IdempotencyService,
     private readonly tasks: TasksService,
@@ -135,12 +136,10 @@ export class ScanSubmissionService {
       { scanner_pool: snapshot.defaultPool },
     );
 
-    const claim = await this.idempotency.begin({
-      clientId: ctx.clientId,
-      key,
-      fingerprint,
-      newTaskId: newTaskId(),
-    });
+    const claim = await this.idempotency.begin(
+      { clientId: ctx.clientId, key, fingerprint, newTaskId: newTaskId() },
+      () => this.storedKeys(),
+    );
     const taskId = claim.taskId;
     bindTraceFields({ task_id: taskId });
     try {
@@ -161,6 +160,7 @@ export class ScanSubmissionService {
           trace_id: ctx.traceId,
           client_id: ctx.clientId,
           idempotency_key_hash: claim.keyHash,
+          idempotency_fingerprint: claim.keyHash ? fingerprint : null,
         });
         // A concurrent replay may have stored it first: answer with the stored one.
         if ((await this.tasks.create(task)) === 'exists') task = (await this.tasks.find(taskId)) ?? task;
@@ -204,6 +204,9 @@ export class ScanSubmissionService {
       const failed = await this.tasks.update(taskId, 1, {
         status: 'failed',
         error: `the scan could not be queued (${cause.message}); submit it again`,
+        // The key is released for the retry: a restore after Redis lost its data must not bring it back.
+        idempotency_key_hash: null,
+        idempotency_fingerprint: null,
       });
       // With Redis still down the reconciler removes the waiting-line entry later; credentials expire.
       await this.lifecycle.settle(failed).catch(() => undefined);
@@ -214,6 +217,18 @@ export class ScanSubmissionService {
         `task ${taskId}: the submission failed but its task stays (${why}); a retry with its key gets it back`,
       );
       return false;
+    }
+  }
+
+  /** The idempotency keys the stored tasks hold, for putting them back after Redis lost its data. */
+  private async *storedKeys(): AsyncIterable<RestoredKey[]> {
+    const now = Date.now();
+    const skipped = (id: string, err: Error) =>
+      this.log.warn(`task ${id}: its idempotency key is not restored (${err.message})`);
+    for await (const tasks of this.tasks.store.batches(200, skipped)) {
+      yield tasks
+        .map((task) => restorableKey(task, this.config.idempotency.ttlSeconds, now))
+        .filter((key): key is RestoredKey => key !== null);
     }
   }
 

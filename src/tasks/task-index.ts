@@ -442,28 +442,15 @@ export class TaskIndex {
 
   private async rebuild(store: TaskStore): Promise<number> {
     let count = 0;
-    let batch: string[] = [];
-    const flush = async () => {
-      const tasks = await Promise.all(
-        batch.map((id) =>
-          store.get(id).catch((err: Error) => {
-            this.log.warn(`skipping task ${id} in the index rebuild: ${err.message}`);
-            return null;
-          }),
-        ),
-      );
+    const skipped = (id: string, err: Error) =>
+      this.log.warn(`skipping task ${id} in the index rebuild: ${err.message}`);
+    for await (const tasks of store.batches(REBUILD_BATCH, skipped)) {
       const pipe = this.redis.client.pipeline() as IndexPipeline;
-      for (const task of tasks) if (task) pipe.nmgIndexUpsert(...this.upsertArgs(task));
+      for (const task of tasks) pipe.nmgIndexUpsert(...this.upsertArgs(task));
       const failed = ((await pipe.exec()) ?? []).find(([err]) => err);
       if (failed) throw failed[0];
-      count += tasks.filter(Boolean).length;
-      batch = [];
-    };
-    for await (const id of store.listIds()) {
-      batch.push(id);
-      if (batch.length >= REBUILD_BATCH) await flush();
+      count += tasks.length;
     }
-    if (batch.length) await flush();
     return count;
   }
 

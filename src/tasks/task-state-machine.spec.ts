@@ -166,6 +166,7 @@ describe('toPublicTask', () => {
       'history',
       'client_id',
       'idempotency_key_hash',
+      'idempotency_fingerprint',
       'resolved_targets',
       'launched_at',
     ]) {

@@ -112,6 +112,7 @@ export interface NewTaskFields {
   schema_profile?: SchemaProfile;
   requested_instance?: string | null;
   idempotency_key_hash?: string | null;
+  idempotency_fingerprint?: string | null;
   authentication_status?: AuthenticationStatus;
   created_at?: string;
 }
@@ -139,6 +140,7 @@ export function newTask(fields: NewTaskFields, now: Date = new Date()): Task {
     trace_id: fields.trace_id,
     client_id: fields.client_id,
     idempotency_key_hash: fields.idempotency_key_hash ?? null,
+    idempotency_fingerprint: fields.idempotency_fingerprint ?? null,
     created_at: created,
     started_at: null,
     completed_at: null,

@@ -60,6 +60,31 @@ export abstract class TaskStore {
   abstract delete(taskId: string): Promise<void>;
 
   /**
+   * Every stored task, read `size` at a time (for walks over all of them: index rebuilds, key restores);
+   * a task whose file can't be read is handed to `skipped` and left out.
+   */
+  async *batches(size: number, skipped: (taskId: string, err: Error) => void): AsyncIterable<Task[]> {
+    let ids: string[] = [];
+    const read = async () => {
+      const tasks = await Promise.all(
+        ids.map((id) =>
+          this.get(id).catch((err: Error) => {
+            skipped(id, err);
+            return null;
+          }),
+        ),
+      );
+      ids = [];
+      return tasks.filter((task): task is Task => task !== null);
+    };
+    for await (const id of this.listIds()) {
+      ids.push(id);
+      if (ids.length >= size) yield await read();
+    }
+    if (ids.length) yield await read();
+  }
+
+  /**
    * Removes what writers killed mid-write left behind, if older than `olderThanMs` (younger ones may
    * belong to a live writer); returns how many. It visits every task, so housekeeping runs it daily.
    */

@@ -82,6 +82,8 @@ export interface Task {
   client_id: string;
   /** Scoped hash of the idempotency key, so the worker can keep the key alive while the task runs. */
   idempotency_key_hash: string | null;
+  /** Fingerprint of the request that claimed the key, so the key can be restored if Redis loses it. */
+  idempotency_fingerprint: string | null;
   created_at: string;
   started_at: string | null;
   completed_at: string | null;

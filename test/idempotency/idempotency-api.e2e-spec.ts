@@ -385,6 +385,11 @@ describe('Idempotency-Key through POST /api/v1/scans (whole app, real Redis, sim
         status: 'failed',
         error: expect.stringContaining('could not be queued'),
       });
+      // It gave up its key: a restore after Redis lost its data must not point the key at it again.
+      expect(await t.app.get(TasksService).get(taskId)).toMatchObject({
+        idempotency_key_hash: null,
+        idempotency_fingerprint: null,
+      });
       // Before, the reconciler started this task beside the one the retry creates.
       expect((await t.app.get(Reconciler).reconcile()).reseeded).not.toContain(taskId);
       expect(await t.app.get(WaitingLine).position('nessus', taskId)).toBeNull();

@@ -9,7 +9,8 @@ import { AppConfig } from '../../src/config/app-config';
 import { ConfigModule } from '../../src/config/config.module';
 import { scopedKeyHash } from '../../src/idempotency/idempotency-key';
 import { IdempotencyModule } from '../../src/idempotency/idempotency.module';
-import { IdempotencyService } from '../../src/idempotency/idempotency.service';
+import { IdempotencyService, RestorableKeys } from '../../src/idempotency/idempotency.service';
+import { RestoredKey } from '../../src/idempotency/restorable-key';
 import {
   ClaimResult,
   IdempotencyStore,
@@ -38,8 +39,12 @@ const redisKey = (keyHash: string) => redis.key('idem', keyHash);
 const summarize = (results: ClaimResult[]) => ({
   claimed: results.filter((r) => r.outcome === 'claimed').length,
   replay: results.filter((r) => r.outcome === 'replay').length,
-  taskIds: new Set(results.map((r) => r.taskId)),
+  taskIds: new Set(results.map((r) => ('taskId' in r ? r.taskId : r.outcome))),
 });
+// No task files here: a restore finds no keys to put back.
+const noStoredKeys: RestorableKeys = async function* () {};
+const begin = (params: Parameters<IdempotencyService['begin']>[0], svc = service) =>
+  svc.begin(params, noStoredKeys);
 
 beforeAll(async () => {
   app = await Test.createTestingModule({
@@ -50,6 +55,7 @@ beforeAll(async () => {
   store = app.get(IdempotencyStore);
   service = app.get(IdempotencyService);
   await connected(redis);
+  await store.markRestored();
 });
 
 afterAll(async () => {
@@ -162,25 +168,25 @@ describe('RedisIdempotencyStore expiry and release', () => {
 describe('IdempotencyService', () => {
   it('passes a request without a key straight through, never deduplicating it', async () => {
     const params = { clientId: 'client-a', key: null, fingerprint: 'fp-nokey' };
-    expect(await service.begin({ ...params, newTaskId: 'task-nokey-1' })).toEqual({
+    expect(await begin({ ...params, newTaskId: 'task-nokey-1' })).toEqual({
       keyHash: null,
       taskId: 'task-nokey-1',
       replay: false,
     });
-    expect(await service.begin({ ...params, newTaskId: 'task-nokey-2' })).toMatchObject({
+    expect(await begin({ ...params, newTaskId: 'task-nokey-2' })).toMatchObject({
       taskId: 'task-nokey-2',
       replay: false,
     });
   });
 
   it('returns the original task as a replay for the same key and request', async () => {
-    const first = await service.begin({
+    const first = await begin({
       clientId: 'client-a',
       key: 'retry-me',
       fingerprint: 'fp',
       newTaskId: 'task-1',
     });
-    const again = await service.begin({
+    const again = await begin({
       clientId: 'client-a',
       key: 'retry-me',
       fingerprint: 'fp',
@@ -195,13 +201,13 @@ describe('IdempotencyService', () => {
   });
 
   it('keeps two clients with the same raw key apart', async () => {
-    const a = await service.begin({
+    const a = await begin({
       clientId: 'client-a',
       key: 'shared-key',
       fingerprint: 'fp',
       newTaskId: 'task-a',
     });
-    const b = await service.begin({
+    const b = await begin({
       clientId: 'client-b',
       key: 'shared-key',
       fingerprint: 'fp',
@@ -213,13 +219,13 @@ describe('IdempotencyService', () => {
   });
 
   it('refuses the same key for a different request with a 409 that says so', async () => {
-    await service.begin({
+    await begin({
       clientId: 'client-a',
       key: 'one-scan',
       fingerprint: 'fp-1',
       newTaskId: 'task-first',
     });
-    const attempt = service.begin({
+    const attempt = begin({
       clientId: 'client-a',
       key: 'one-scan',
       fingerprint: 'fp-2',
@@ -234,7 +240,7 @@ describe('IdempotencyService', () => {
 
   it('stores the key only as its scoped hash, never the raw key', async () => {
     const raw = 'raw-key-that-must-not-be-stored';
-    const begun = await service.begin({
+    const begun = await begin({
       clientId: 'client-a',
       key: raw,
       fingerprint: 'fp',
@@ -248,7 +254,7 @@ describe('IdempotencyService', () => {
   });
 
   it('keepAlive extends the key to IDEMPOTENCY_TTL_SECONDS', async () => {
-    const begun = await service.begin({
+    const begun = await begin({
       clientId: 'client-a',
       key: 'long-scan',
       fingerprint: 'fp',
@@ -262,14 +268,14 @@ describe('IdempotencyService', () => {
   });
 
   it('abandon frees the key so a corrected request can use it', async () => {
-    const refused = await service.begin({
+    const refused = await begin({
       clientId: 'client-a',
       key: 'fix-me',
       fingerprint: 'fp-bad',
       newTaskId: 'task-x',
     });
     await service.abandon(refused.keyHash, refused.taskId);
-    const corrected = await service.begin({
+    const corrected = await begin({
       clientId: 'client-a',
       key: 'fix-me',
       fingerprint: 'fp-good',
@@ -287,17 +293,81 @@ describe('IdempotencyService', () => {
     await ended;
     const lostService = new IdempotencyService(new RedisIdempotencyStore(lost), config);
 
-    const attempt = lostService.begin({
-      clientId: 'client-a',
-      key: 'k',
-      fingerprint: 'fp',
-      newTaskId: 'task-z',
-    });
+    const attempt = begin(
+      { clientId: 'client-a', key: 'k', fingerprint: 'fp', newTaskId: 'task-z' },
+      lostService,
+    );
     await expect(attempt).rejects.toBeInstanceOf(UnavailableError);
     await expect(attempt).rejects.toMatchObject({ status: 503 });
     await expect(lostService.keepAlive('0'.repeat(64))).resolves.toBeUndefined();
     await expect(lostService.abandon('0'.repeat(64), 'task-z')).resolves.toBeUndefined();
   });
+});
+
+describe('after Redis lost the keys', () => {
+  const lose = async (...keyHashes: string[]) =>
+    redis.client.del(redis.key('idem-restored'), ...keyHashes.map(redisKey));
+  const stored = (...keys: RestoredKey[]): RestorableKeys =>
+    async function* () {
+      yield keys;
+    };
+  afterEach(() => store.markRestored());
+
+  it('claims nothing until the keys are restored: the store answers unrestored', async () => {
+    await lose();
+    expect(await store.claim(newKeyHash(), 'fp', 'task-early', TTL)).toEqual({ outcome: 'unrestored' });
+    expect(await store.isRestored()).toBe(false);
+  });
+
+  it('puts back the keys the task files hold, so a replay gets its task and a different request is refused', async () => {
+    const first = await begin({
+      clientId: 'client-a',
+      key: 'lost-1',
+      fingerprint: 'fp-1',
+      newTaskId: 'task-kept',
+    });
+    await lose(first.keyHash!);
+    let walks = 0;
+    const tasks: RestorableKeys = async function* () {
+      walks++;
+      yield [{ keyHash: first.keyHash!, taskId: 'task-kept', fingerprint: 'fp-1', ttlSeconds: 60 }];
+    };
+    const params = { clientId: 'client-a', key: 'lost-1', fingerprint: 'fp-1', newTaskId: 'task-dup' };
+    const replays = await Promise.all([service.begin(params, tasks), service.begin(params, tasks)]);
+    expect(replays.map((r) => [r.taskId, r.replay])).toEqual([
+      ['task-kept', true],
+      ['task-kept', true],
+    ]);
+    expect(walks).toBe(1);
+    const ttl = await redis.client.ttl(redisKey(first.keyHash!));
+    expect(ttl).toBeGreaterThan(50);
+    expect(ttl).toBeLessThanOrEqual(60);
+    await expect(service.begin({ ...params, fingerprint: 'fp-other' }, stored())).rejects.toThrow(
+      /already used with a different request \(task task-kept\)/,
+    );
+  });
+
+  it('never overwrites a key claimed since', async () => {
+    const keyHash = newKeyHash();
+    await store.claim(keyHash, 'fp-new', 'task-new', TTL);
+    await store.restore([{ keyHash, taskId: 'task-old', fingerprint: 'fp-old', ttlSeconds: 30 }]);
+    expect(await store.get(keyHash)).toEqual({ taskId: 'task-new', fingerprint: 'fp-new' });
+  });
+
+  it('answers 503 while another process is still restoring, and claims once it is done', async () => {
+    await lose();
+    const lock = redis.key('idem-restoring');
+    await redis.client.set(lock, 'another-process', 'PX', 60_000);
+    const params = { clientId: 'client-a', key: 'while-restoring', fingerprint: 'fp', newTaskId: 'task-w' };
+    const waited = Date.now();
+    await expect(begin(params)).rejects.toMatchObject({
+      status: 503,
+      message: expect.stringMatching(/being restored/),
+    });
+    expect(Date.now() - waited).toBeGreaterThanOrEqual(4_000);
+    await redis.client.del(lock);
+    expect(await begin(params)).toMatchObject({ taskId: 'task-w', replay: false });
+  }, 15_000);
 });
 
 /** The command client fails fast, so wait until it is connected before the first command. */

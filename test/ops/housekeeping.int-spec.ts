@@ -173,6 +173,8 @@ describe('housekeeping (real files, real Redis, simulator)', () => {
 
   it("releases a removed task's idempotency key, so a replay submits afresh instead of re-creating it", async () => {
     const keys = moduleRef.get(IdempotencyStore);
+    // A running deployment's keys, restored long ago.
+    await keys.markRestored();
     const month = 30 * 24 * 3600;
     // An IDEMPOTENCY_TTL_SECONDS longer than FAILED_TTL_DAYS keeps the key beyond its task.
     const claimed = async (label: string, status: TaskStatus, endedAgo: number) => {

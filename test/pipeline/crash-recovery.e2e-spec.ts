@@ -141,23 +141,32 @@ describe('crash recovery across worker processes', () => {
     await sim.control(0).setScenario({ scanDurationMs: 3000 });
   }, 150_000);
 
-  it('completes every task after Redis is flushed mid-run', async () => {
+  it('completes every task after Redis is flushed mid-run, and a replay of its key still gets it', async () => {
     await startWorker();
+    const request = (i: number) => ({
+      name: `flush-${i}`,
+      targets: `192.0.2.${90 + i}`,
+      idempotency_key: `flush-key-${i}`,
+    });
     const ids: string[] = [];
-    for (let i = 0; i < 6; i++) {
-      ids.push(
-        (await submit.submitUntrusted({ name: `flush-${i}`, targets: `192.0.2.${90 + i}` }, ctx)).task_id,
-      );
-    }
+    for (let i = 0; i < 6; i++) ids.push((await submit.submitUntrusted(request(i), ctx)).task_id);
     await until(async () => (await status(ids[0])).status === 'running', 'first running');
     const admin = new Redis(redis.url);
     await admin.flushall();
     await admin.quit();
+    // The keys went with Redis; the task files bring them back before any claim.
+    const replays = await Promise.all(ids.map((_, i) => submit.submitUntrusted(request(i), ctx)));
+    expect(replays.map((r) => [r.task_id, r.idempotent_replay])).toEqual(ids.map((id) => [id, true]));
+    await expect(submit.submitUntrusted({ ...request(0), targets: '192.0.2.99' }, ctx)).rejects.toThrow(
+      /already used with a different request/,
+    );
     await until(
       async () => (await Promise.all(ids.map(status))).every((t) => TERMINAL.includes(t.status)),
       'every task terminal',
     );
     expect((await Promise.all(ids.map(status))).map((t) => t.status)).toEqual(ids.map(() => 'completed'));
+    const after = await submit.submitUntrusted(request(5), ctx);
+    expect(after).toMatchObject({ task_id: ids[5], idempotent_replay: true, status: 'completed' });
     expectOneScanPerTask(ids);
   }, 150_000);
 });

@@ -163,6 +163,7 @@ describe('reconciler (real Redis and Bull, no consumer)', () => {
     await tasks.create(task);
     await tasks.update(task.task_id, 1, { phase: 'waiting_for_scanner' });
     // Claimed long ago: only seconds of its TTL are left.
+    await keys.markRestored();
     await keys.claim(keyHash, 'fp', task.task_id, 5);
 
     await reconciler.reconcile();

@@ -76,6 +76,7 @@ function completedTask(overrides: Partial<Task> = {}): Task {
     trace_id: 'trace-1',
     client_id: 'client-1',
     idempotency_key_hash: null,
+    idempotency_fingerprint: null,
     created_at: '2026-11-28T14:30:22.000Z',
     started_at: '2026-11-28T14:30:25.000Z',
     completed_at: '2026-11-28T14:40:00.000Z',
