@@ -59,6 +59,12 @@ export class ForbiddenTargetError extends AppError {
 export class QuotaExceededError extends AppError {
   readonly status = 429;
   readonly error = 'Too Many Requests';
+  constructor(
+    message: string,
+    readonly retryAfterSeconds: number,
+  ) {
+    super(message);
+  }
 }
 
 /** A dependency (Redis, storage) is unavailable; the caller may retry after `retryAfterSeconds`. */
@@ -71,4 +77,11 @@ export class UnavailableError extends AppError {
   ) {
     super(message);
   }
+}
+
+/** Seconds after which the refused request may succeed (the `Retry-After` of a 429 or 503), if known. */
+export function retryAfterOf(err: unknown): number | undefined {
+  return err instanceof QuotaExceededError || err instanceof UnavailableError
+    ? err.retryAfterSeconds
+    : undefined;
 }

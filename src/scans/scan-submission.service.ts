@@ -239,6 +239,8 @@ export class ScanSubmissionService {
     return new QuotaExceededError(
       `client ${clientId} has ${this.quota.cap} queued or running tasks, the most MAX_ACTIVE_TASKS_PER_CLIENT allows; ` +
         'submit again when some have finished, or cancel some',
+      // A running task's end is seen at its next poll at the earliest.
+      this.config.pipeline.pollIntervalSeconds,
     );
   }
 

@@ -10,6 +10,7 @@ const CAP = 3;
 
 interface Reply {
   status: number;
+  retryAfter: string | null;
   body: { task_id?: string; idempotent_replay?: boolean; message?: string; error?: string };
 }
 
@@ -32,7 +33,11 @@ describe('per-client cap on queued and running tasks (REST and MCP)', () => {
       },
       body: JSON.stringify({ targets: '192.0.2.10', name: `quota ${key}` }),
     });
-    return { status: res.status, body: (await res.json()) as Reply['body'] };
+    return {
+      status: res.status,
+      retryAfter: res.headers.get('retry-after'),
+      body: (await res.json()) as Reply['body'],
+    };
   }
 
   const storedTasks = () => readdirSync(t.dataDir).filter((n) => n.startsWith('ne_scan_'));
@@ -42,6 +47,7 @@ describe('per-client cap on queued and running tasks (REST and MCP)', () => {
       APP_MODE: 'api',
       API_KEYS: `alpha:${KEY_A},bravo:${KEY_B}`,
       MAX_ACTIVE_TASKS_PER_CLIENT: String(CAP),
+      POLL_INTERVAL_SECONDS: '20',
     });
   });
 
@@ -59,6 +65,8 @@ describe('per-client cap on queued and running tasks (REST and MCP)', () => {
     expect(refused[0].body.message).toMatch(
       /client alpha has 3 queued or running tasks, the most MAX_ACTIVE_TASKS_PER_CLIENT allows/,
     );
+    // A place frees when a task ends, which a poll sees at the earliest.
+    expect(refused.map((r) => r.retryAfter)).toEqual(refused.map(() => '20'));
     // Nothing of a refused submission is stored or queued.
     expect(storedTasks()).toHaveLength(CAP);
     expect(await t.app.get(WaitingLine).size('nessus')).toBe(CAP);
@@ -88,7 +96,7 @@ describe('per-client cap on queued and running tasks (REST and MCP)', () => {
       const result = await client.callTool('run_untrusted_scan', { targets: '192.0.2.11', name: 'over' });
       expect(result.isError).toBe(true);
       expect(result.content[0].text).toMatch(/MAX_ACTIVE_TASKS_PER_CLIENT/);
-      expect(result._meta?.[ERROR_META_KEY]).toMatchObject({ status: 429 });
+      expect(result._meta?.[ERROR_META_KEY]).toMatchObject({ status: 429, retry_after_seconds: 20 });
     } finally {
       await client.close();
     }

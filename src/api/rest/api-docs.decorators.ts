@@ -41,7 +41,7 @@ const ERROR_EXAMPLES: Record<
   },
   429: {
     description:
-      'Over RATE_LIMIT_PER_MINUTE for this API key (see Retry-After), or, for a submission, the client already has MAX_ACTIVE_TASKS_PER_CLIENT queued or running tasks.',
+      'Over RATE_LIMIT_PER_MINUTE for this API key (see Retry-After), or, for a submission, the client already has MAX_ACTIVE_TASKS_PER_CLIENT queued or running tasks (Retry-After: POLL_INTERVAL_SECONDS).',
     error: 'Too Many Requests',
     message: 'rate limit of 600 requests per minute exceeded; retry after 12 s',
   },

@@ -1,6 +1,6 @@
 import { ArgumentsHost, Catch, ExceptionFilter, HttpException, HttpStatus, Logger } from '@nestjs/common';
 import type { Request, Response } from 'express';
-import { AppError, UnavailableError, ValidationError } from '../errors';
+import { AppError, retryAfterOf, ValidationError } from '../errors';
 import { redisOutageAsUnavailable } from '../redis/redis-failure';
 import { ERROR_MESSAGE_LOCAL } from '../logging/access-log';
 
@@ -28,8 +28,8 @@ export class HttpErrorFilter implements ExceptionFilter {
     const req = ctx.getRequest<Request & { traceId?: string }>();
     if (res.headersSent) return;
     const body = this.toBody(exception, req.traceId ?? null);
-    if (exception instanceof UnavailableError)
-      res.setHeader('Retry-After', String(exception.retryAfterSeconds));
+    const retryAfter = retryAfterOf(exception);
+    if (retryAfter !== undefined) res.setHeader('Retry-After', String(retryAfter));
     // A 503 is an expected state (Redis down, not ready) with its own message: no stack on every probe.
     if (body.statusCode === 503) this.log.warn(`${req.method} ${req.path} unavailable: ${body.message}`);
     else if (body.statusCode >= 500) this.log.error({ err: exception }, `${req.method} ${req.path} failed`);

@@ -5,7 +5,7 @@
  */
 import type { CallToolResult } from '@modelcontextprotocol/server';
 import type { z } from 'zod';
-import { AppError, UnavailableError, ValidationError } from '../../../common/errors';
+import { AppError, retryAfterOf, ValidationError } from '../../../common/errors';
 
 /** `_meta` key under which a tool error carries its machine-readable detail. */
 export const ERROR_META_KEY = 'nessus-mcp-gateway/error';
@@ -54,9 +54,10 @@ export function errorResult(err: unknown, traceId: string): CallToolResult {
     let message = err.message;
     if (err instanceof ValidationError && Object.keys(err.fields).length > 0)
       detail.fields = { ...err.fields };
-    if (err instanceof UnavailableError) {
-      detail.retry_after_seconds = err.retryAfterSeconds;
-      message = `${message} (temporary: retry in ${err.retryAfterSeconds} s)`;
+    const retryAfter = retryAfterOf(err);
+    if (retryAfter !== undefined) {
+      detail.retry_after_seconds = retryAfter;
+      message = `${message} (temporary: retry in ${retryAfter} s)`;
     }
     return toolFailure(message, detail);
   }
