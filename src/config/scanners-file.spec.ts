@@ -209,7 +209,7 @@ describe('parseScannersFile: schema', () => {
     expect(problemsOf('- a\n- b\n')[0]).toMatch(/must map pool names/);
     expect(problemsOf(`nessus: []\n`)[0]).toMatch(/pool "nessus": must be a non-empty list/);
     expect(problemsOf(`nessus:\n  instance_id: s1\n`)[0]).toMatch(/pool "nessus": must be a non-empty list/);
-    expect(problemsOf(`"bad pool":\n${entry()}`)[0]).toMatch(/pool "bad pool": name must be made of/);
+    expect(problemsOf(`"bad pool":\n${entry()}`)[0]).toMatch(/pool "bad pool": name must be 1-64 of/);
   });
 
   it('reports a YAML syntax error with its line', () => {

@@ -137,8 +137,9 @@ const STRING_FIELDS = new Set([
 ]);
 const STRING_FIELDS_ALL = new Set([...STRING_FIELDS, 'ca_file', 'api_token']);
 const KNOWN_FIELDS = new Set([...STRING_FIELDS_ALL, 'enabled', 'max_concurrent_scans', 'tls_verify']);
-const POOL_NAME = /^[A-Za-z0-9_-]+$/;
-const INSTANCE_ID = /^[A-Za-z0-9_.-]{1,64}$/;
+/** What a pool name and an instance_id may be; the REST and MCP arguments naming them are held to the same. */
+export const POOL_NAME_PATTERN = /^[A-Za-z0-9_-]{1,64}$/;
+export const INSTANCE_ID_PATTERN = /^[A-Za-z0-9_.-]{1,64}$/;
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 /** '' (e.g. from `${VAR:-}`) and YAML null mean "not given" for every optional field. */
@@ -190,7 +191,7 @@ function entrySchema(defaultMax: number) {
     .object({
       instance_id: z
         .string({ error: (i) => (i.input === undefined ? 'is required' : 'must be a string') })
-        .regex(INSTANCE_ID, { error: 'must be 1-64 of [A-Za-z0-9_.-]' }),
+        .regex(INSTANCE_ID_PATTERN, { error: 'must be 1-64 of [A-Za-z0-9_.-]' }),
       name: optionalText,
       url: z
         .string({ error: (i) => (i.input === undefined ? 'is required' : 'must be an http(s) URL') })
@@ -322,8 +323,8 @@ export function parseScannersFile(text: string, opts: ScannersFileOptions): Pars
   for (const pair of doc.contents.items) {
     const poolName = isScalar(pair.key) ? String(pair.key.value) : String(pair.key);
     const poolLine = lineOf(loc, [poolName]);
-    if (!POOL_NAME.test(poolName)) {
-      problems.push(`pool "${poolName}": name must be made of [A-Za-z0-9_-]${at(poolLine)}`);
+    if (!POOL_NAME_PATTERN.test(poolName)) {
+      problems.push(`pool "${poolName}": name must be 1-64 of [A-Za-z0-9_-]${at(poolLine)}`);
       continue;
     }
     if (!isSeq(pair.value) || pair.value.items.length === 0) {

@@ -182,6 +182,15 @@ describe('MCP tools against the simulator', () => {
       expect(pool).toContain('nowhere');
       expect(pool).toContain('nessus');
       expect(pool).toContain('lab');
+      // A name no pool can have is refused as such, the field named, as REST does.
+      const spaced = failed(
+        await client.callTool('run_untrusted_scan', {
+          targets: '10.30.0.6',
+          name: 'n',
+          scanner_pool: 'no such pool',
+        }),
+      );
+      expect(spaced).toMatch(/scanner_pool.*must be 1-64 of \[A-Za-z0-9_-\]/s);
 
       const key = `conflict-${randomUUID()}`;
       const first = ok(

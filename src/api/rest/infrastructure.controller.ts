@@ -8,7 +8,7 @@ import { ClientRateLimitGuard } from '../../security/rate-limit';
 import { ApiErrors } from './api-docs.decorators';
 import { PoolListDto, PoolStatusDto, QueueStatusDto, ScannerListDto } from './dto/responses.dto';
 import { PoolQueryDto } from './dto/scan-queries.dto';
-import { POOL_NAME_PATTERN } from './dto/submit-scan.dto';
+import { POOL_NAME_PATTERN } from '../../config/scanners-file';
 import { restValidationPipe } from './validation.pipe';
 
 /** SPEC §6 infrastructure routes: list_scanners, list_pools, get_pool_status, get_queue_status. */

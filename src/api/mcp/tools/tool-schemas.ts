@@ -5,6 +5,7 @@
  * shaped by parsing it through its output schema.
  */
 import { z } from 'zod';
+import { INSTANCE_ID_PATTERN, POOL_NAME_PATTERN } from '../../../config/scanners-file';
 import { SUBMISSION_LIMITS as L } from '../../../scans/submission-limits';
 import { TASK_ID_PATTERN } from '../../../tasks/task-id';
 import { isTargetQuery, TARGET_QUERY_PROBLEM } from '../../../tasks/target-terms';
@@ -28,8 +29,7 @@ const taskId = z
 
 const poolArg = z
   .string()
-  .min(1)
-  .max(128)
+  .regex(POOL_NAME_PATTERN, { error: 'must be 1-64 of [A-Za-z0-9_-]' })
   .describe('Scanner pool name as listed by list_pools. Omit to use the default pool.');
 
 const profileArg = z
@@ -74,8 +74,7 @@ const untrustedShape = {
   scanner_pool: poolArg.optional(),
   scanner_instance: z
     .string()
-    .min(1)
-    .max(128)
+    .regex(INSTANCE_ID_PATTERN, { error: 'must be 1-64 of [A-Za-z0-9_.-]' })
     .optional()
     .describe('Optional instance_id (see list_scanners) to pin the scan to one scanner of the pool.'),
   wait: z
@@ -169,7 +168,7 @@ export const listTasksInput = z.strictObject({
     .optional()
     .describe('How many tasks to return, newest first (default 10).'),
   status_filter: z.enum(TASK_STATUSES).optional().describe('Only tasks in this status.'),
-  scanner_pool: z.string().min(1).max(128).optional().describe('Only tasks of this pool.'),
+  scanner_pool: poolArg.optional().describe('Only tasks of this pool.'),
   target_filter: z
     .string()
     .min(1)

@@ -9,7 +9,7 @@ import {
   type TaskStatus,
 } from '../../../tasks/task';
 import { isTargetQuery, TARGET_QUERY_PROBLEM } from '../../../tasks/target-terms';
-import { POOL_NAME_PATTERN } from './submit-scan.dto';
+import { POOL_NAME_PATTERN } from '../../../config/scanners-file';
 
 /** Query of GET /api/v1/scans (list_tasks). */
 export class ListScansQueryDto {

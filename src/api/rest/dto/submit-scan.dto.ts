@@ -10,13 +10,12 @@ import {
   ValidateIf,
   type ValidationOptions,
 } from 'class-validator';
+import { INSTANCE_ID_PATTERN, POOL_NAME_PATTERN } from '../../../config/scanners-file';
 import type { AuthenticatedScanRequest, UntrustedScanRequest } from '../../../scans/scan-submission.service';
 import { SUBMISSION_LIMITS } from '../../../scans/submission-limits';
 import { SCHEMA_PROFILES, type SchemaProfile } from '../../../tasks/task';
 
 const L = SUBMISSION_LIMITS;
-export const POOL_NAME_PATTERN = /^[A-Za-z0-9_-]{1,64}$/;
-export const INSTANCE_ID_PATTERN = /^[A-Za-z0-9_.-]{1,64}$/;
 
 function targetsProblem(value: unknown): string | null {
   if (typeof value === 'string') {
