@@ -108,13 +108,7 @@ describe('one step of a task at a time (real Redis, simulator over HTTP)', () =>
 
   it('two concurrent runs of a launch step launch the scan once', async () => {
     // A worker crashed after the create step: the Nessus scan exists, the task is in launching.
-    const taskId = await taskInCreating();
-    const scanId = await app.app
-      .get(NessusClients)
-      .client('scanner1')
-      .createScan({ name: `orch-${taskId}`, targets: ['192.0.2.33'] });
-    const task = await tasks.get(taskId);
-    await tasks.update(taskId, task.version, { phase: 'launching', nessus_scan_id: scanId });
+    const { taskId, scanId } = await taskInLaunching();
 
     const reads = jest.spyOn(app.app.get(NessusClients).client('scanner1'), 'getScan');
     try {
@@ -125,6 +119,63 @@ describe('one step of a task at a time (real Redis, simulator over HTTP)', () =>
       reads.mockRestore();
     }
     expect(scanOf(taskId)?.launches).toBe(1);
+    expect(await tasks.get(taskId)).toMatchObject({ status: 'running', phase: 'scanning' });
+  });
+
+  /** A task in launching whose Nessus scan was created by an earlier job (which then ended). */
+  async function taskInLaunching(): Promise<{ taskId: string; scanId: number }> {
+    const taskId = await taskInCreating();
+    const scanId = await app.app
+      .get(NessusClients)
+      .client('scanner1')
+      .createScan({ name: `orch-${taskId}`, targets: ['192.0.2.33'] });
+    const task = await tasks.get(taskId);
+    await tasks.update(taskId, task.version, { phase: 'launching', nessus_scan_id: scanId });
+    return { taskId, scanId };
+  }
+
+  it.each([
+    ['still running', 60_000],
+    ['already finished', 0],
+  ])(
+    'a worker killed after /launch, before saving it: the retry sees the scan %s and does not launch it again (RELIABILITY 14)',
+    async (_, scanDurationMs) => {
+      await sim.control(0).setScenario({ scanDurationMs });
+      try {
+        const { taskId, scanId } = await taskInLaunching();
+        await app.app.get(NessusClients).client('scanner1').launchScan(scanId);
+        expect((await tasks.get(taskId)).launched_at).toBeNull();
+
+        await pipeline.advance(taskId, 0);
+        expect(scanOf(taskId)?.launches).toBe(1);
+        expect(await tasks.get(taskId)).toMatchObject({
+          status: 'running',
+          phase: 'scanning',
+          launched_at: expect.any(String),
+        });
+      } finally {
+        await sim.control(0).setScenario({ scanDurationMs: 60_000 });
+      }
+    },
+  );
+
+  it('Nessus unreachable at launch: the step fails for a retry, the task stays queued, and the retry launches once (RELIABILITY 26)', async () => {
+    const { taskId } = await taskInLaunching();
+    await sim.control(0).setScenario({ down: '503' });
+    try {
+      await expect(pipeline.advance(taskId, 0)).rejects.toMatchObject({ transient: true });
+      expect(await tasks.get(taskId)).toMatchObject({
+        status: 'queued',
+        phase: 'launching',
+        launched_at: null,
+      });
+      expect(scanOf(taskId)?.launches).toBe(0);
+    } finally {
+      await sim.control(0).setScenario({ down: false });
+    }
+    await pipeline.advance(taskId, 1);
+    expect(scanOf(taskId)?.launches).toBe(1);
+    expect(sim.control(0).stats().created_by_name[`orch-${taskId}`]).toBe(1);
     expect(await tasks.get(taskId)).toMatchObject({ status: 'running', phase: 'scanning' });
   });
 
