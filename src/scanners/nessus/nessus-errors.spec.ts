@@ -14,7 +14,13 @@ describe('Nessus error classification', () => {
   ])('HTTP %i is %s (transient %s)', (status, kind, transient) => {
     const e = httpError('scanner1', 'launch scan 12', status, 'Failed to launch scan.');
     expect(e).toMatchObject({ kind, transient, httpStatus: status, instanceId: 'scanner1' });
-    expect(e.message).toMatch(/^scanner1: launch scan 12 failed: HTTP \d{3}/);
+    expect(e.message).toMatch(/^scanner1: launch scan 12 failed: (authentication failed \()?HTTP \d{3}/);
+  });
+
+  it('tells an operator where to look when a scanner refuses its credentials', () => {
+    expect(httpError('scanner1', 'login', 401, 'Invalid Credentials').message).toBe(
+      'scanner1: login failed: authentication failed (HTTP 401 "Invalid Credentials"); check its credentials in scanners.yaml',
+    );
   });
 
   it.each([

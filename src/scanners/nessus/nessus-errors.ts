@@ -105,7 +105,10 @@ export function httpError(
   nessusMessage: string | undefined,
 ): NessusError {
   const detail = `HTTP ${status}${nessusMessage ? ` ${JSON.stringify(nessusMessage.slice(0, 200))}` : ''}`;
-  if (status === 401 || status === 403) return new NessusError('auth', instanceId, operation, detail, status);
+  if (status === 401 || status === 403) {
+    const hint = `authentication failed (${detail}); check its credentials in scanners.yaml`;
+    return new NessusError('auth', instanceId, operation, hint, status);
+  }
   if (status === 404) return new NessusError('not_found', instanceId, operation, detail, status);
   if (status === 409) return new NessusError('conflict', instanceId, operation, detail, status);
   if (status === 412) {

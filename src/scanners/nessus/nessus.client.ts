@@ -396,9 +396,6 @@ export class NessusClient {
         data: { username: this.opts.username, password: this.opts.password },
         anonymous: true,
       });
-      if (res.status === 401 || res.status === 403) {
-        throw new NessusError('auth', this.instanceId, op, `login rejected (HTTP ${res.status})`, res.status);
-      }
       if (res.status >= 300) throw httpError(this.instanceId, op, res.status, errorText(res.data));
       const token = (res.data as { token?: unknown })?.token;
       if (typeof token !== 'string' || !token)
