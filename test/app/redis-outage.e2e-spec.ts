@@ -1,3 +1,5 @@
+import { readdirSync } from 'node:fs';
+import Redis from 'ioredis';
 import request from 'supertest';
 import { startSimulator, SimulatorHandle } from '../../simulator/simulator';
 import { freePort, onPath, redisAnswers, startPrivateRedis } from '../support/redis-harness';
@@ -83,6 +85,36 @@ describe('a Redis outage: readiness, submissions, recovery', () => {
     const taskId = accepted.body.task_id as string;
     await eventually(
       async () => (await request(t.url).get(`/api/v1/scans/${taskId}`)).body.status === 'completed',
+    );
+  });
+
+  it('Redis full under noeviction: a submission is a 503 that stores nothing and keeps its key free (RELIABILITY 23)', async () => {
+    const tasksBefore = readdirSync(t.dataDir).length;
+    const admin = new Redis(redis.url);
+    try {
+      // Every write that could grow memory is now refused with OOM; reads still work.
+      await admin.config('SET', 'maxmemory-policy', 'noeviction');
+      await admin.config('SET', 'maxmemory', '1');
+      const full = await submit('redis full');
+      expect({ status: full.status, retryAfter: full.headers['retry-after'] }).toEqual({
+        status: 503,
+        retryAfter: '5',
+      });
+      expect(full.body.message).toMatch(/unavailable/i);
+      expect(readdirSync(t.dataDir)).toHaveLength(tasksBefore);
+      await request(t.url).get('/health/live').expect(200);
+    } finally {
+      await admin.config('SET', 'maxmemory', '0');
+      await admin.quit();
+    }
+    // The same key makes a new task once Redis has room: nothing of the refused one was kept.
+    const retried = await submit('redis full');
+    expect(retried.status).toBe(202);
+    expect(retried.body.idempotent_replay).toBe(false);
+    expect(readdirSync(t.dataDir)).toHaveLength(tasksBefore + 1);
+    await eventually(
+      async () =>
+        (await request(t.url).get(`/api/v1/scans/${retried.body.task_id}`)).body.status === 'completed',
     );
   });
 });
