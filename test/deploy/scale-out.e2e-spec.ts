@@ -1,6 +1,6 @@
 import Redis from 'ioredis';
 import { spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startSimulator, type SimulatorHandle } from '../../simulator/simulator';
@@ -249,4 +249,49 @@ describe('scale-out: 1 api + 2 workers on one Redis, a worker killed and one add
       await sampler;
     }
   }, 240_000);
+
+  it('50 identical keyed submissions spread over 3 api replicas make one task and one Nessus scan (RELIABILITY 2)', async () => {
+    passed = false;
+    const replicas = await underBuildLock(async () => {
+      const more = [1, 2].map((n) =>
+        startGateway({ ...env, APP_MODE: 'api' }, join(dir, `api-${n + 1}.log`)),
+      );
+      const started = await Promise.all(more);
+      processes.push(...started);
+      await Promise.all(started.map((p) => p.ready(60_000)));
+      return [api, ...started];
+    });
+    const tasksDir = join(dir, 'tasks');
+    const before = readdirSync(tasksDir).length;
+    const body = JSON.stringify({ name: 'one of fifty', targets: '192.0.2.200', scanner_pool: 'alpha' });
+    const replies = await Promise.all(
+      Array.from({ length: 50 }, async (_, i) => {
+        const res = await fetch(`${replicas[i % replicas.length].url}/api/v1/scans`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json', 'idempotency-key': 'fifty-at-once' },
+          body,
+        });
+        return {
+          status: res.status,
+          body: (await res.json()) as { task_id: string; idempotent_replay: boolean },
+        };
+      }),
+    );
+    expect(replies.map((r) => r.status)).toEqual(replies.map(() => 202));
+    const ids = new Set(replies.map((r) => r.body.task_id));
+    expect(ids.size).toBe(1);
+    expect(replies.filter((r) => !r.body.idempotent_replay)).toHaveLength(1);
+    expect(readdirSync(tasksDir)).toHaveLength(before + 1);
+
+    const [taskId] = ids;
+    const deadline = Date.now() + 60_000;
+    while ((await get<TaskView>(`/api/v1/scans/${taskId}`)).status !== 'completed') {
+      if (Date.now() > deadline) throw new Error(`task ${taskId} did not complete`);
+      await sleep(500);
+    }
+    const stats = sim!.control(POOLS[0].sim).stats();
+    expect(stats.created_by_name[`orch-${taskId}`]).toBe(1);
+    expect(stats.scans.find((x) => x.name === `orch-${taskId}`)?.launches).toBe(1);
+    passed = true;
+  }, 120_000);
 });
