@@ -140,6 +140,9 @@ const KNOWN_FIELDS = new Set([...STRING_FIELDS_ALL, 'enabled', 'max_concurrent_s
 /** What a pool name and an instance_id may be; the REST and MCP arguments naming them are held to the same. */
 export const POOL_NAME_PATTERN = /^[A-Za-z0-9_-]{1,64}$/;
 export const INSTANCE_ID_PATTERN = /^[A-Za-z0-9_.-]{1,64}$/;
+/** What a value refused by those patterns is told. */
+export const POOL_NAME_RULE = 'must be 1-64 of [A-Za-z0-9_-]';
+export const INSTANCE_ID_RULE = 'must be 1-64 of [A-Za-z0-9_.-]';
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 /** '' (e.g. from `${VAR:-}`) and YAML null mean "not given" for every optional field. */
@@ -191,7 +194,7 @@ function entrySchema(defaultMax: number) {
     .object({
       instance_id: z
         .string({ error: (i) => (i.input === undefined ? 'is required' : 'must be a string') })
-        .regex(INSTANCE_ID_PATTERN, { error: 'must be 1-64 of [A-Za-z0-9_.-]' }),
+        .regex(INSTANCE_ID_PATTERN, { error: INSTANCE_ID_RULE }),
       name: optionalText,
       url: z
         .string({ error: (i) => (i.input === undefined ? 'is required' : 'must be an http(s) URL') })
@@ -324,7 +327,7 @@ export function parseScannersFile(text: string, opts: ScannersFileOptions): Pars
     const poolName = isScalar(pair.key) ? String(pair.key.value) : String(pair.key);
     const poolLine = lineOf(loc, [poolName]);
     if (!POOL_NAME_PATTERN.test(poolName)) {
-      problems.push(`pool "${poolName}": name must be 1-64 of [A-Za-z0-9_-]${at(poolLine)}`);
+      problems.push(`pool "${poolName}": name ${POOL_NAME_RULE}${at(poolLine)}`);
       continue;
     }
     if (!isSeq(pair.value) || pair.value.items.length === 0) {

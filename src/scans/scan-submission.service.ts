@@ -225,7 +225,7 @@ export class ScanSubmissionService {
     const now = Date.now();
     const skipped = (id: string, err: Error) =>
       this.log.warn(`task ${id}: its idempotency key is not restored (${err.message})`);
-    for await (const tasks of this.tasks.store.batches(200, skipped)) {
+    for await (const tasks of this.tasks.store.batches(skipped)) {
       yield tasks
         .map((task) => restorableKey(task, this.config.idempotency.ttlSeconds, now))
         .filter((key): key is RestoredKey => key !== null);

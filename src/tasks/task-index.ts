@@ -30,7 +30,6 @@ export interface TaskListPage {
 /** Bumped when the index layout changes: an index built in an older layout is rebuilt from the files. */
 const FORMAT = 3;
 const REBUILD_LOCK_MS = 60_000;
-const REBUILD_BATCH = 200;
 const REBUILD_WAIT_MS = 10 * 60_000;
 /** Term keys per ZUNIONSTORE; a wider target query (e.g. 10.0.0.0/8) is unioned in steps. */
 const UNION_CHUNK = 1000;
@@ -444,7 +443,7 @@ export class TaskIndex {
     let count = 0;
     const skipped = (id: string, err: Error) =>
       this.log.warn(`skipping task ${id} in the index rebuild: ${err.message}`);
-    for await (const tasks of store.batches(REBUILD_BATCH, skipped)) {
+    for await (const tasks of store.batches(skipped)) {
       const pipe = this.redis.client.pipeline() as IndexPipeline;
       for (const task of tasks) pipe.nmgIndexUpsert(...this.upsertArgs(task));
       const failed = ((await pipe.exec()) ?? []).find(([err]) => err);

@@ -26,6 +26,9 @@ export class TaskFileError extends AppError {
   }
 }
 
+// Reads in flight during a walk: enough to keep the disk busy, few enough to bound memory.
+const WALK_BATCH = 200;
+
 /**
  * Port: durable storage of tasks, the source of truth. Every method taking a task id refuses a
  * malformed id (ValidationError) before building any path.
@@ -60,10 +63,10 @@ export abstract class TaskStore {
   abstract delete(taskId: string): Promise<void>;
 
   /**
-   * Every stored task, read `size` at a time (for walks over all of them: index rebuilds, key restores);
+   * Every stored task, read a batch at a time (for walks over all of them: index rebuilds, key restores);
    * a task whose file can't be read is handed to `skipped` and left out.
    */
-  async *batches(size: number, skipped: (taskId: string, err: Error) => void): AsyncIterable<Task[]> {
+  async *batches(skipped: (taskId: string, err: Error) => void): AsyncIterable<Task[]> {
     let ids: string[] = [];
     const read = async () => {
       const tasks = await Promise.all(
@@ -79,7 +82,7 @@ export abstract class TaskStore {
     };
     for await (const id of this.listIds()) {
       ids.push(id);
-      if (ids.length >= size) yield await read();
+      if (ids.length >= WALK_BATCH) yield await read();
     }
     if (ids.length) yield await read();
   }

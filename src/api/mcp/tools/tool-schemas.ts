@@ -5,7 +5,12 @@
  * shaped by parsing it through its output schema.
  */
 import { z } from 'zod';
-import { INSTANCE_ID_PATTERN, POOL_NAME_PATTERN } from '../../../config/scanners-file';
+import {
+  INSTANCE_ID_PATTERN,
+  INSTANCE_ID_RULE,
+  POOL_NAME_PATTERN,
+  POOL_NAME_RULE,
+} from '../../../config/scanners-file';
 import { SUBMISSION_LIMITS as L } from '../../../scans/submission-limits';
 import { TASK_ID_PATTERN } from '../../../tasks/task-id';
 import { isTargetQuery, TARGET_QUERY_PROBLEM } from '../../../tasks/target-terms';
@@ -29,7 +34,7 @@ const taskId = z
 
 const poolArg = z
   .string()
-  .regex(POOL_NAME_PATTERN, { error: 'must be 1-64 of [A-Za-z0-9_-]' })
+  .regex(POOL_NAME_PATTERN, { error: POOL_NAME_RULE })
   .describe('Scanner pool name as listed by list_pools. Omit to use the default pool.');
 
 const profileArg = z
@@ -74,7 +79,7 @@ const untrustedShape = {
   scanner_pool: poolArg.optional(),
   scanner_instance: z
     .string()
-    .regex(INSTANCE_ID_PATTERN, { error: 'must be 1-64 of [A-Za-z0-9_.-]' })
+    .regex(INSTANCE_ID_PATTERN, { error: INSTANCE_ID_RULE })
     .optional()
     .describe('Optional instance_id (see list_scanners) to pin the scan to one scanner of the pool.'),
   wait: z

@@ -9,7 +9,7 @@ import {
   type TaskStatus,
 } from '../../../tasks/task';
 import { isTargetQuery, TARGET_QUERY_PROBLEM } from '../../../tasks/target-terms';
-import { POOL_NAME_PATTERN } from '../../../config/scanners-file';
+import { POOL_NAME_PATTERN, POOL_NAME_RULE } from '../../../config/scanners-file';
 
 /** Query of GET /api/v1/scans (list_tasks). */
 export class ListScansQueryDto {
@@ -28,7 +28,7 @@ export class ListScansQueryDto {
 
   @ApiPropertyOptional({ pattern: POOL_NAME_PATTERN.source, example: 'nessus', description: 'scanner_pool.' })
   @IsOptional()
-  @Matches(POOL_NAME_PATTERN, { message: 'must be 1-64 of [A-Za-z0-9_-]' })
+  @Matches(POOL_NAME_PATTERN, { message: POOL_NAME_RULE })
   pool?: string;
 
   @ApiPropertyOptional({
@@ -58,7 +58,7 @@ export class PoolQueryDto {
     description: 'Default: all pools / the default pool.',
   })
   @IsOptional()
-  @Matches(POOL_NAME_PATTERN, { message: 'must be 1-64 of [A-Za-z0-9_-]' })
+  @Matches(POOL_NAME_PATTERN, { message: POOL_NAME_RULE })
   pool?: string;
 }
 

@@ -10,7 +10,12 @@ import {
   ValidateIf,
   type ValidationOptions,
 } from 'class-validator';
-import { INSTANCE_ID_PATTERN, POOL_NAME_PATTERN } from '../../../config/scanners-file';
+import {
+  INSTANCE_ID_PATTERN,
+  INSTANCE_ID_RULE,
+  POOL_NAME_PATTERN,
+  POOL_NAME_RULE,
+} from '../../../config/scanners-file';
 import type { AuthenticatedScanRequest, UntrustedScanRequest } from '../../../scans/scan-submission.service';
 import { SUBMISSION_LIMITS } from '../../../scans/submission-limits';
 import { SCHEMA_PROFILES, type SchemaProfile } from '../../../tasks/task';
@@ -103,13 +108,13 @@ export class UntrustedScanDto implements UntrustedScanRequest {
   @ApiPropertyOptional({ pattern: POOL_NAME_PATTERN.source, nullable: true, example: 'nessus' })
   @optional
   @IsString({ message: 'must be a string' })
-  @Matches(POOL_NAME_PATTERN, { message: 'must be 1-64 of [A-Za-z0-9_-]' })
+  @Matches(POOL_NAME_PATTERN, { message: POOL_NAME_RULE })
   scanner_pool?: string | null;
 
   @ApiPropertyOptional({ pattern: INSTANCE_ID_PATTERN.source, nullable: true, example: 'scanner1' })
   @optional
   @IsString({ message: 'must be a string' })
-  @Matches(INSTANCE_ID_PATTERN, { message: 'must be 1-64 of [A-Za-z0-9_.-]' })
+  @Matches(INSTANCE_ID_PATTERN, { message: INSTANCE_ID_RULE })
   scanner_instance?: string | null;
 }
 
