@@ -79,6 +79,19 @@ export class UnavailableError extends AppError {
   }
 }
 
+const STORAGE_FULL = new Set(['ENOSPC', 'EDQUOT']);
+
+/**
+ * A write under DATA_DIR that failed for want of space, as a 503 naming what was not written (a step
+ * that throws it is retried); any other error is returned as it is.
+ */
+export function whenStorageFull(err: unknown, what: string): unknown {
+  const code = (err as NodeJS.ErrnoException | null)?.code;
+  return code && STORAGE_FULL.has(code)
+    ? new UnavailableError(`the data directory is full (${code} writing ${what}); free space in DATA_DIR`, 30)
+    : err;
+}
+
 /** Seconds after which the refused request may succeed (the `Retry-After` of a 429 or 503), if known. */
 export function retryAfterOf(err: unknown): number | undefined {
   return err instanceof QuotaExceededError || err instanceof UnavailableError

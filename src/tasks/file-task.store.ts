@@ -4,7 +4,13 @@ import { promisify } from 'node:util';
 import { join, resolve, sep } from 'node:path';
 import { Injectable, OnModuleInit } from '@nestjs/common';
 import * as lockfile from 'proper-lockfile';
-import { ConflictError, NotFoundError, UnavailableError, ValidationError } from '../common/errors';
+import {
+  ConflictError,
+  NotFoundError,
+  UnavailableError,
+  ValidationError,
+  whenStorageFull,
+} from '../common/errors';
 import { AppConfig } from '../config/app-config';
 import { atomicWriteFile, createFileExclusive, fsyncDir, TEMP_SUFFIX } from './atomic-file';
 import { Task, TaskPatch } from './task';
@@ -86,7 +92,9 @@ export class FileTaskStore extends TaskStore implements OnModuleInit {
     if (madeFirst !== undefined) await fsyncDir(this.dataDir);
     else if (!(await isOwnDir(dir)))
       throw new TaskFileError(task.task_id, 'its path is not a directory of its own');
-    const created = await createFileExclusive(join(dir, TASK_FILE), JSON.stringify(task));
+    const created = await createFileExclusive(join(dir, TASK_FILE), JSON.stringify(task)).catch((err) => {
+      throw whenStorageFull(err, `task ${task.task_id}`);
+    });
     return created ? 'created' : 'exists';
   }
 
@@ -153,6 +161,8 @@ export class FileTaskStore extends TaskStore implements OnModuleInit {
       await atomicWriteFile(join(dir, TASK_FILE), JSON.stringify(next), () => {
         // Another writer may have broken our lock as stale: writing now could overwrite its newer state.
         if (compromised) throw new ConflictError(`task ${taskId}: write abandoned, its lock was lost`);
+      }).catch((err) => {
+        throw whenStorageFull(err, `task ${taskId}`);
       });
       written?.(current, next);
       return next;

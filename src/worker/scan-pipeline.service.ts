@@ -1,7 +1,7 @@
 import { Injectable, Logger } from '@nestjs/common';
 import { join } from 'node:path';
 import { AppConfig } from '../config/app-config';
-import { ConflictError, NotFoundError, ValidationError } from '../common/errors';
+import { ConflictError, NotFoundError, ValidationError, whenStorageFull } from '../common/errors';
 import { bindTraceFields } from '../common/logging/trace-context';
 import { StillHeld, withRedisLock } from '../common/redis/redis-lock';
 import { RedisService } from '../common/redis/redis.service';
@@ -383,7 +383,11 @@ export class ScanPipeline {
 
   private async parse(task: Task): Promise<StepOutcome> {
     const dir = this.tasks.taskDir(task.task_id);
-    const parsed = await this.results.ingest(join(dir, 'scan.nessus'), dir, { scanType: task.scan_type });
+    const parsed = await this.results
+      .ingest(join(dir, 'scan.nessus'), dir, { scanType: task.scan_type })
+      .catch((err) => {
+        throw whenStorageFull(err, `the results of task ${task.task_id}`);
+      });
     await this.tasks.update(task.task_id, task.version, {
       status: 'completed',
       phase: 'done',

@@ -88,7 +88,12 @@ export class ScanStepProcessor implements OnApplicationBootstrap, OnApplicationS
 
   private async onFailed(job: Job<AdvanceJobData>, err: Error): Promise<void> {
     const attempts = job.opts.attempts ?? 1;
-    if (job.attemptsMade < attempts) return;
+    if (job.attemptsMade < attempts) {
+      this.log.warn(
+        `task ${job.data.taskId}: step failed (attempt ${job.attemptsMade} of ${attempts}); retried after a backoff: ${err.message}`,
+      );
+      return;
+    }
     this.log.error(
       `task ${job.data.taskId}: step failed ${job.attemptsMade} times, moved to the dead-letter list: ${err.message}`,
     );

@@ -47,7 +47,7 @@ const ERROR_EXAMPLES: Record<
   },
   503: {
     description:
-      'Redis or the task storage is unavailable, or the results are being rewritten; see Retry-After.',
+      'Redis or the task storage is unavailable (or DATA_DIR is full), or the results are being rewritten; see Retry-After.',
     error: 'Service Unavailable',
     message: 'the queue is unavailable; retry later',
   },

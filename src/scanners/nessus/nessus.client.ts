@@ -5,7 +5,7 @@ import { Readable, Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { FormData, Pool, type Dispatcher } from 'undici';
-import { ValidationError } from '../../common/errors';
+import { ValidationError, whenStorageFull } from '../../common/errors';
 import { NessusError, httpError, transportError } from './nessus-errors';
 import { buildCreateScanPayload, type NessusScanSpec } from './nessus-scan-settings';
 import {
@@ -350,7 +350,9 @@ export class NessusClient {
       // The pool's body timeout: the scanner sent nothing for timeoutMs.
       if (e.code === 'UND_ERR_BODY_TIMEOUT')
         throw new NessusError('timeout', this.instanceId, op, 'download stalled');
-      if (e.code && /^E(NOSPC|ACCES|PERM|ROFS|NOENT|ISDIR|EXIST)$/.test(e.code)) {
+      const full = whenStorageFull(e, `the export of scan ${id}`);
+      if (full !== e) throw full;
+      if (e.code && /^E(ACCES|PERM|ROFS|NOENT|ISDIR|EXIST)$/.test(e.code)) {
         throw new Error(`${this.instanceId}: ${op} failed: cannot write the export file (${e.code})`);
       }
       throw transportError(this.instanceId, op, e.code, e.message);
