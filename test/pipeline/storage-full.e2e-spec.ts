@@ -1,11 +1,22 @@
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readdirSync, rmSync, statfsSync, writeFileSync } from 'node:fs';
+import {
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  statfsSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startSimulator, SimulatorHandle } from '../../simulator/simulator';
 import { ScanQueue } from '../../src/queue/scan-queue';
 import { ScanQueries } from '../../src/scans/scan-queries.service';
 import { ScanSubmissionService } from '../../src/scans/scan-submission.service';
+import { newTaskId } from '../../src/tasks/task-id';
+import { newTask } from '../../src/tasks/task-state-machine';
+import { TasksService } from '../../src/tasks/tasks.service';
 import { startTestApp, TestApp } from '../support/app-harness';
 import { waitFor } from '../support/wait-for';
 
@@ -28,7 +39,7 @@ const resize = (dir: string, size: string) =>
   execFileSync('mount', ['-o', `remount,size=${size}`, dir], { stdio: 'pipe' });
 
 /**
- * RELIABILITY 32 and a submission's share of 30: the data directory fills up. DATA_DIR is a tmpfs that the
+ * RELIABILITY 32 and the ENOSPC half of 30: the data directory fills up. DATA_DIR is a tmpfs that the
  * test resizes under an all-mode app in this process (real Redis, Bull and simulator); the simulator's
  * export and the findings store each take about 2.4 MB.
  */
@@ -76,6 +87,10 @@ describe('a full data directory (a tmpfs DATA_DIR of a few MB)', () => {
     const id = await queue.chainPointer(taskId);
     const job = id ? await queue.queue.getJob(id) : null;
     return { attemptsMade: job?.attemptsMade ?? 0, failedReason: job?.failedReason ?? '' };
+  };
+  const usedKb = () => {
+    const { bsize, blocks, bfree } = statfsSync(dataDir);
+    return Math.ceil(((blocks - bfree) * bsize) / 1024);
   };
   const files = (taskId: string) => readdirSync(join(dataDir, taskId)).sort();
 
@@ -130,11 +145,9 @@ describe('a full data directory (a tmpfs DATA_DIR of a few MB)', () => {
 
   it('results that do not fit are retried, the task is never completed without them, and it completes once there is room', async () => {
     // Room for the 2.4 MB export, not for the findings store (about as large) beside it.
-    const { bsize, blocks, bfree } = statfsSync(dataDir);
-    const usedKb = Math.ceil(((blocks - bfree) * bsize) / 1024);
     const taskId = await fillUp(
       'results-full',
-      `${usedKb + 4096}k`,
+      `${usedKb() + 4096}k`,
       /the data directory is full \(ENOSPC writing the results of task [^)]+\); free space in DATA_DIR/,
     );
     expect(await queries.status(taskId, ctx.clientId)).toMatchObject({ status: 'running', phase: 'parsing' });
@@ -144,11 +157,43 @@ describe('a full data directory (a tmpfs DATA_DIR of a few MB)', () => {
     await expectCompletesOnceFreed(taskId);
   }, 90_000);
 
-  it('a submission while the data directory is full is a 503 with Retry-After naming the cause, and its key works once there is room', async () => {
-    const { bsize, blocks, bfree } = statfsSync(dataDir);
-    resize(dataDir, `${Math.ceil(((blocks - bfree) * bsize) / 1024) + 256}k`);
+  /** Leaves no free byte in DATA_DIR; returns the file to remove to free it. */
+  const fillToTheBrim = () => {
+    resize(dataDir, `${usedKb() + 256}k`);
     const ballast = join(dataDir, 'ballast');
     expect(() => writeFileSync(ballast, Buffer.alloc(1024 * 1024))).toThrow(/ENOSPC/);
+    return ballast;
+  };
+
+  it('a task-file update that does not fit leaves the old version whole and no temporary file', async () => {
+    // A stored task no job drives (the reconciler waits an hour), so only this test writes it.
+    const store = app.app.get(TasksService).store;
+    const task = newTask({
+      task_id: newTaskId(),
+      name: 'update-full',
+      targets: [HOSTS[0]],
+      scan_type: 'untrusted',
+      scanner_pool: 'nessus',
+      trace_id: ctx.traceId,
+      client_id: ctx.clientId,
+    });
+    await store.create(task);
+    const before = readFileSync(join(dataDir, task.task_id, 'task.json'), 'utf8');
+    const ballast = fillToTheBrim();
+
+    await expect(
+      store.update(task.task_id, task.version, { description: 'x'.repeat(300_000) }),
+    ).rejects.toThrow(
+      `the data directory is full (ENOSPC writing task ${task.task_id}); free space in DATA_DIR`,
+    );
+    expect(readFileSync(join(dataDir, task.task_id, 'task.json'), 'utf8')).toBe(before);
+    expect(files(task.task_id)).toEqual(['task.json']);
+    rmSync(ballast);
+    resize(dataDir, '64m');
+  });
+
+  it('a submission while the data directory is full is a 503 with Retry-After naming the cause, and its key works once there is room', async () => {
+    const ballast = fillToTheBrim();
     const post = () =>
       fetch(`${app.url}/api/v1/scans`, {
         method: 'POST',

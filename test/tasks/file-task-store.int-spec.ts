@@ -20,6 +20,7 @@ import { Task } from '../../src/tasks/task';
 import { newTaskId } from '../../src/tasks/task-id';
 import { InvalidTransitionError, newTask } from '../../src/tasks/task-state-machine';
 import { StaleVersionError, TaskFileError } from '../../src/tasks/task.store';
+import { onPath } from '../support/redis-harness';
 
 jest.setTimeout(120_000);
 
@@ -283,6 +284,70 @@ describe('FileTaskStore under crashes and concurrent processes', () => {
     const final = await store.get(task.task_id);
     expect(final!.version).toBe(1 + 3 * perChild);
     expect(tmpFiles(task.task_id)).toEqual([]);
+  });
+});
+
+describe('FileTaskStore write order, traced with strace', () => {
+  /** The durability-relevant system calls of one process, as events on DATA_DIR, the task's directory and its files. */
+  async function tracedWrites(args: string[], taskDir: string): Promise<string[]> {
+    if (!onPath('strace'))
+      throw new Error('this test traces system calls: install strace (Debian: apt-get install strace)');
+    const trace = join(root, `strace-${basename(taskDir)}.txt`);
+    const calls = 'trace=fsync,fdatasync,rename,renameat,renameat2,link,linkat';
+    const child = spawn(
+      'strace',
+      [
+        '-f',
+        '-y',
+        '-qq',
+        '-e',
+        calls,
+        '-o',
+        trace,
+        process.execPath,
+        '-r',
+        'ts-node/register/transpile-only',
+        CHILD,
+        ...args,
+      ],
+      { stdio: ['ignore', 'pipe', 'pipe'], cwd: join(__dirname, '..', '..') },
+    );
+    children.add(child);
+    child.once('exit', () => children.delete(child));
+    await output(child);
+    const name = (path: string) =>
+      path === dataDir
+        ? 'DATA_DIR'
+        : path === taskDir
+          ? 'task dir'
+          : path.endsWith('.tmp')
+            ? 'temp'
+            : basename(path);
+    const events: string[] = [];
+    for (const line of readFileSync(trace, 'utf8').split('\n')) {
+      const sync = /\b(fsync|fdatasync)\(\d+<([^>]+)>\) = 0/.exec(line);
+      if (sync && (sync[2] === dataDir || sync[2].startsWith(dataDir + '/')))
+        events.push(`${sync[1]}(${name(sync[2])})`);
+      const move = /\b(rename|link)\w*\(.*?"([^"]+)".*?"([^"]+)".*\) = 0/.exec(line);
+      if (move && move[3].startsWith(taskDir)) events.push(`${move[1]}(${name(move[2])} → ${name(move[3])})`);
+    }
+    return events;
+  }
+
+  it('syncs the temp file, then links or renames it to task.json, then syncs the directory', async () => {
+    const id = newTaskId();
+    const events = await tracedWrites(['once', dataDir, id], join(dataDir, id));
+    expect(events).toEqual([
+      // create: a new task directory is made durable in DATA_DIR, then the file is published by a hard link
+      'fsync(DATA_DIR)',
+      'fsync(temp)',
+      'link(temp → task.json)',
+      'fsync(task dir)',
+      // update: the new version replaces the old by a rename
+      'fsync(temp)',
+      'rename(temp → task.json)',
+      'fsync(task dir)',
+    ]);
   });
 });
 
