@@ -287,6 +287,61 @@ describe('FileTaskStore under crashes and concurrent processes', () => {
   });
 });
 
+describe('FileTaskStore: a cancel racing a completion across processes (RELIABILITY 31)', () => {
+  it('settles each of 1,000 tasks once: one winner, the loser refused as an illegal transition', async () => {
+    const ids: string[] = [];
+    for (let i = 0; i < 1000; i++) {
+      const task = sample();
+      await store.create(task);
+      await store.update(task.task_id, 1, { status: 'running' });
+      ids.push(task.task_id);
+    }
+    // Both start on the same task at the same moment and walk the list in the same order.
+    const startAt = String(Date.now() + 3000);
+    const [completer, canceller] = await Promise.all(
+      ['completed', 'cancelled'].map(
+        async (status) =>
+          JSON.parse(await output(startChild(['settle', dataDir, status, startAt, ...ids]))) as {
+            won: string[];
+            refused: number;
+          },
+      ),
+    );
+
+    expect(completer.won.length + canceller.won.length).toBe(ids.length);
+    expect(new Set([...completer.won, ...canceller.won]).size).toBe(ids.length);
+    expect(completer.refused).toBe(canceller.won.length);
+    expect(canceller.refused).toBe(completer.won.length);
+    const completed = new Set(completer.won);
+    for (const id of ids) {
+      const onDisk = JSON.parse(readFileSync(taskFile(id), 'utf8')) as Task;
+      // created, running, then one terminal write: no lost and no second settling update
+      expect(onDisk).toMatchObject({ version: 3, status: completed.has(id) ? 'completed' : 'cancelled' });
+      expect(onDisk.history.map((h) => [h.from, h.to])).toEqual([
+        [null, 'queued'],
+        ['queued', 'running'],
+        ['running', onDisk.status],
+      ]);
+    }
+  });
+
+  it('lets the next writer through once a killed holder’s lock is stale, not before', async () => {
+    const task = sample();
+    await store.create(task);
+    const holder = startChild(['hang', dataDir, task.task_id]);
+    await waitForLine(holder, 'holding');
+    await killAndWait(holder);
+
+    const started = Date.now();
+    const next = await store.update(task.task_id, 2, { progress: 60 });
+    const waited = Date.now() - started;
+    // The holder's write landed (version 2) before it hung; its lock was broken after LOCK_STALE_MS (5 s).
+    expect(next).toMatchObject({ version: 3, progress: 60 });
+    expect(waited).toBeGreaterThanOrEqual(3000);
+    expect(tmpFiles(task.task_id)).toEqual([]);
+  });
+});
+
 describe('FileTaskStore write order, traced with strace', () => {
   /** The durability-relevant system calls of one process, as events on DATA_DIR, the task's directory and its files. */
   async function tracedWrites(args: string[], taskDir: string): Promise<string[]> {
