@@ -28,6 +28,8 @@ Scenario (per scanner at run time: POST /_sim/scenario with a JSON body of the s
   --export-delay-ms <n>   how long an export stays "loading" (default 300)
   --abort-after-ms <n>    running scans end "aborted" after this long (default 0 = never)
   --latency-ms <n>        delay before every API answer (default 0)
+  --error-rate <f>        fraction (0-1) of API calls answered 503 at random, writes after they took
+                          effect (default 0)
   --launch-conflict-status <500|409>   answer to launching an active scan (default 500)
   --findings-per-host <n> synthetic report size (default 24)
   --plugin-output-bytes <n>  pad each plugin_output to this size (default 0)
@@ -67,6 +69,7 @@ async function main(): Promise<void> {
       'export-delay-ms': { type: 'string' },
       'abort-after-ms': { type: 'string' },
       'latency-ms': { type: 'string' },
+      'error-rate': { type: 'string' },
       'launch-conflict-status': { type: 'string' },
       'findings-per-host': { type: 'string' },
       'plugin-output-bytes': { type: 'string' },
@@ -95,6 +98,7 @@ async function main(): Promise<void> {
     'export-delay-ms': 'exportDelayMs',
     'abort-after-ms': 'abortAfterMs',
     'latency-ms': 'latencyMs',
+    'error-rate': 'errorRate',
     'launch-conflict-status': 'launchConflictStatus',
     'findings-per-host': 'findingsPerHost',
     'plugin-output-bytes': 'pluginOutputBytes',

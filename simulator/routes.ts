@@ -200,6 +200,16 @@ export function buildApp(scanner: ScannerInstance, lookup: ScannerLookup): expre
       return;
     }
     if (sc.down === '503') return fail(res, 503, 'Service Unavailable');
+    if (scanner.engine.injectError()) {
+      if (req.method === 'GET') return fail(res, 503, 'Service Unavailable');
+      // A write whose answer is lost: it takes effect on the scanner, the client sees 503.
+      const answer = res.json.bind(res);
+      res.json = () => {
+        res.json = answer;
+        fail(res, 503, 'Service Unavailable');
+        return res;
+      };
+    }
     if (sc.latencyMs > 0) setTimeout(next, sc.latencyMs);
     else next();
   });

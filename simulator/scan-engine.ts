@@ -76,6 +76,8 @@ export interface ScanStats {
   running: number;
   max_running: number;
   pending: number;
+  /** API calls answered 503 by `errorRate`. */
+  injected_errors: number;
   created_by_name: Record<string, number>;
   scans_by_name: Record<string, number>;
   scans: Array<{ id: number; name: string; status: SimScanStatus; launches: number }>;
@@ -95,14 +97,14 @@ export class ScanEngine {
   private scans = new Map<number, SimScan>();
   private nextId = 5;
   private nextHistoryId = 100;
-  private counters = { created: 0, launched: 0, stopped: 0, deleted: 0, maxRunning: 0 };
+  private counters = { created: 0, launched: 0, stopped: 0, deleted: 0, maxRunning: 0, injectedErrors: 0 };
   private createdByName = new Map<string, number>();
 
   constructor(private readonly scenario: () => Scenario) {}
 
   reset(): void {
     this.scans.clear();
-    this.counters = { created: 0, launched: 0, stopped: 0, deleted: 0, maxRunning: 0 };
+    this.counters = { created: 0, launched: 0, stopped: 0, deleted: 0, maxRunning: 0, injectedErrors: 0 };
     this.createdByName.clear();
   }
 
@@ -317,6 +319,13 @@ export class ScanEngine {
     return hosts;
   }
 
+  /** Whether to answer this API call 503 (the scenario's `errorRate`), counted when so. */
+  injectError(): boolean {
+    if (!(Math.random() < this.scenario().errorRate)) return false;
+    this.counters.injectedErrors++;
+    return true;
+  }
+
   stats(): ScanStats {
     this.tick();
     const scans = [...this.scans.values()];
@@ -330,6 +339,7 @@ export class ScanEngine {
       running: this.activeCount(),
       max_running: this.counters.maxRunning,
       pending: scans.filter((s) => s.status === 'pending').length,
+      injected_errors: this.counters.injectedErrors,
       created_by_name: Object.fromEntries(this.createdByName),
       scans_by_name: byName,
       scans: scans.map((s) => ({ id: s.id, name: s.name, status: s.status, launches: s.launches })),

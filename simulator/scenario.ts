@@ -22,6 +22,11 @@ export interface Scenario {
   abortAfterMs: number;
   /** Delay added before every Nessus API answer (control API excluded). */
   latencyMs: number;
+  /**
+   * Fraction (0–1) of Nessus API calls answered 503 at random: a read before it is served, a write after
+   * it took effect (its answer lost, the worst case for a client that retries).
+   */
+  errorRate: number;
   /** How long `stopping` lasts before `canceled`. */
   stopDelayMs: number;
   /** Status for launching a scan that is already active: 500 as documented, or 409 as some builds do. */
@@ -56,6 +61,7 @@ export const DEFAULT_SCENARIO: Scenario = {
   exportDelayMs: 300,
   abortAfterMs: 0,
   latencyMs: 0,
+  errorRate: 0,
   stopDelayMs: 300,
   launchConflictStatus: 500,
   serverStatus: 'ready',
@@ -77,6 +83,7 @@ const NUMBER_KEYS = [
   'exportDelayMs',
   'abortAfterMs',
   'latencyMs',
+  'errorRate',
   'stopDelayMs',
   'findingsPerHost',
   'pluginOutputBytes',
@@ -122,6 +129,7 @@ export function parseScenarioPatch(input: unknown): Partial<Scenario> {
     if (typeof src[key] !== 'string') errors.push(`${key} must be a string`);
     else out[key] = src[key] as string;
   }
+  if (out.errorRate !== undefined && out.errorRate > 1) errors.push('errorRate must be between 0 and 1');
   if ('down' in src) {
     const v = src.down;
     if (v === false || v === 'false') out.down = false;

@@ -277,6 +277,8 @@ export class ScanPipeline {
       ? null
       : await this.breakers.execute(instanceId, () => client.findScanByName(name));
     let scanId = existing?.id;
+    if (existing)
+      this.log.log(`task ${task.task_id}: adopted Nessus scan ${existing.id}, created by an earlier try`);
     const creating = scanId === undefined;
     if (scanId === undefined) {
       await assertStillHeld(task, stillHeld);
