@@ -88,14 +88,15 @@ export class FileTaskStore extends TaskStore implements OnModuleInit {
 
   async create(task: Task): Promise<'created' | 'exists'> {
     const dir = this.taskDir(task.task_id);
-    const madeFirst = await mkdir(dir, { recursive: true });
-    if (madeFirst !== undefined) await fsyncDir(this.dataDir);
-    else if (!(await isOwnDir(dir)))
-      throw new TaskFileError(task.task_id, 'its path is not a directory of its own');
-    const created = await createFileExclusive(join(dir, TASK_FILE), JSON.stringify(task)).catch((err) => {
+    try {
+      const madeFirst = await mkdir(dir, { recursive: true });
+      if (madeFirst !== undefined) await fsyncDir(this.dataDir);
+      else if (!(await isOwnDir(dir)))
+        throw new TaskFileError(task.task_id, 'its path is not a directory of its own');
+      return (await createFileExclusive(join(dir, TASK_FILE), JSON.stringify(task))) ? 'created' : 'exists';
+    } catch (err) {
       throw whenStorageFull(err, `task ${task.task_id}`);
-    });
-    return created ? 'created' : 'exists';
+    }
   }
 
   async get(taskId: string): Promise<Task | null> {
@@ -247,7 +248,7 @@ export class FileTaskStore extends TaskStore implements OnModuleInit {
       .catch((err: unknown) => {
         if (errno(err) === 'ELOCKED')
           throw new UnavailableError(`task ${taskId} is busy (locked by another writer)`, 1);
-        throw err;
+        throw whenStorageFull(err, `the lock of task ${taskId}`);
       });
   }
 }
