@@ -347,7 +347,9 @@ describe('FileTaskStore write order, traced with strace', () => {
   async function tracedWrites(args: string[], taskDir: string): Promise<string[]> {
     if (!onPath('strace'))
       throw new Error('this test traces system calls: install strace (Debian: apt-get install strace)');
-    const trace = join(root, `strace-${basename(taskDir)}.txt`);
+    // Not beside DATA_DIR: another test checks that its parent holds nothing else.
+    const traceDir = mkdtempSync(join(tmpdir(), 'nmg-strace-'));
+    const trace = join(traceDir, 'trace.txt');
     const calls = 'trace=fsync,fdatasync,rename,renameat,renameat2,link,linkat';
     const child = spawn(
       'strace',
@@ -369,7 +371,13 @@ describe('FileTaskStore write order, traced with strace', () => {
     );
     children.add(child);
     child.once('exit', () => children.delete(child));
-    await output(child);
+    let text: string;
+    try {
+      await output(child);
+      text = readFileSync(trace, 'utf8');
+    } finally {
+      rmSync(traceDir, { recursive: true, force: true });
+    }
     const name = (path: string) =>
       path === dataDir
         ? 'DATA_DIR'
@@ -379,7 +387,7 @@ describe('FileTaskStore write order, traced with strace', () => {
             ? 'temp'
             : basename(path);
     const events: string[] = [];
-    for (const line of readFileSync(trace, 'utf8').split('\n')) {
+    for (const line of text.split('\n')) {
       const sync = /\b(fsync|fdatasync)\(\d+<([^>]+)>\) = 0/.exec(line);
       if (sync && (sync[2] === dataDir || sync[2].startsWith(dataDir + '/')))
         events.push(`${sync[1]}(${name(sync[2])})`);
