@@ -323,6 +323,31 @@ describe('NessusClient against the simulator (HTTP)', () => {
     expect(await c.listScans()).toEqual([]);
   });
 
+  it('asks again, twice, when a read meets a brief 503 or a reset connection, but never repeats a write', async () => {
+    const calls: string[] = [];
+    const c = client({ onCall: (op, outcome) => calls.push(`${op}: ${outcome}`) });
+    await c.listScans();
+    calls.length = 0;
+
+    await sim.control(0).setScenario({ down: '503' });
+    setTimeout(() => void sim.control(0).setScenario({ down: false }), 100);
+    expect(await c.listScans()).toEqual([]);
+    expect(calls).toEqual(['list scans: server', 'list scans: ok']);
+
+    calls.length = 0;
+    await sim.control(0).setScenario({ down: 'reset' });
+    expect(await caught(c.listScans())).toMatchObject({ kind: 'unreachable' });
+    expect(calls).toEqual(Array(3).fill('list scans: unreachable'));
+
+    await sim.control(0).setScenario({ down: false });
+    const id = await c.createScan({ name: 'orch-launch-once', targets: ['192.0.2.9'] });
+    calls.length = 0;
+    await sim.control(0).setScenario({ down: '503' });
+    expect(await caught(c.launchScan(id))).toMatchObject({ httpStatus: 503 });
+    expect(calls).toEqual([`launch scan ${id}: server`]);
+    await sim.control(0).setScenario({ down: false });
+  });
+
   it('times out a call the scanner does not answer in time', async () => {
     await sim.control(0).setScenario({ latencyMs: 1500 });
     const c = client({ timeoutMs: 300 });

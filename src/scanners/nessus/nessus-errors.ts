@@ -31,6 +31,16 @@ export class NessusError extends Error {
   }
 }
 
+/**
+ * A failure that asking again a moment later often gets past: a dropped or refused connection, or a
+ * scanner briefly overloaded (502-504). Timeouts are left out: a second wait would double the delay.
+ */
+export function passesOnRetry(err: unknown): boolean {
+  if (!(err instanceof NessusError)) return false;
+  const status = err.httpStatus ?? 0;
+  return err.kind === 'unreachable' || (status >= 502 && status <= 504);
+}
+
 const UNREACHABLE_CODES = new Set([
   'ECONNREFUSED',
   'ECONNRESET',

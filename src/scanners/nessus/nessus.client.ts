@@ -6,7 +6,7 @@ import { pipeline } from 'node:stream/promises';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { FormData, Pool, type Dispatcher } from 'undici';
 import { ValidationError, whenStorageFull } from '../../common/errors';
-import { NessusError, httpError, transportError } from './nessus-errors';
+import { NessusError, httpError, passesOnRetry, transportError } from './nessus-errors';
 import { buildCreateScanPayload, type NessusScanSpec } from './nessus-scan-settings';
 import {
   computeProgress,
@@ -83,6 +83,7 @@ interface CallOptions {
 }
 
 const TRASH_FOLDER_ID = 2;
+const READ_RETRY_PAUSES_MS = [250, 750];
 const UUID_IN_NESSUS6 =
   /key:"getApiToken",value:function\(\)\{return"([0-9A-Fa-f]{8}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{12})"/;
 
@@ -417,14 +418,19 @@ export class NessusClient {
     return true;
   }
 
+  /** One call; a read that fails in a way that often passes is asked again after a short pause, twice. */
   private async call<T>(op: string, method: Method, path: string, o: CallOptions = {}): Promise<Answer<T>> {
-    try {
-      const res = await this.authenticatedCall<T>(op, method, path, o);
-      this.opts.onCall?.(op, 'ok');
-      return res;
-    } catch (err) {
-      this.opts.onCall?.(op, err instanceof NessusError ? err.kind : 'unknown');
-      throw err;
+    for (let retry = 0; ; retry++) {
+      try {
+        const res = await this.authenticatedCall<T>(op, method, path, o);
+        this.opts.onCall?.(op, 'ok');
+        return res;
+      } catch (err) {
+        this.opts.onCall?.(op, err instanceof NessusError ? err.kind : 'unknown');
+        // Writes are never repeated here: one whose answer was lost may have taken effect.
+        if (method !== 'GET' || retry >= READ_RETRY_PAUSES_MS.length || !passesOnRetry(err)) throw err;
+        await sleep(READ_RETRY_PAUSES_MS[retry]);
+      }
     }
   }
 
