@@ -342,42 +342,33 @@ describe('FileTaskStore: a cancel racing a completion across processes (RELIABIL
   });
 });
 
+/** What `strace -f -y -e <calls>` printed of a store child run with `args`; needs strace on PATH. */
+async function traceChild(args: string[], calls: string): Promise<string> {
+  if (!onPath('strace'))
+    throw new Error('this test traces system calls: install strace (Debian: apt-get install strace)');
+  // Not beside DATA_DIR: another test checks that its parent holds nothing else.
+  const traceDir = mkdtempSync(join(tmpdir(), 'nmg-strace-'));
+  const trace = join(traceDir, 'trace.txt');
+  const tracer = ['-f', '-y', '-qq', '-e', calls, '-o', trace];
+  const child = spawn(
+    'strace',
+    [...tracer, process.execPath, '-r', 'ts-node/register/transpile-only', CHILD, ...args],
+    { stdio: ['ignore', 'pipe', 'pipe'], cwd: join(__dirname, '..', '..') },
+  );
+  children.add(child);
+  child.once('exit', () => children.delete(child));
+  try {
+    await output(child);
+    return readFileSync(trace, 'utf8');
+  } finally {
+    rmSync(traceDir, { recursive: true, force: true });
+  }
+}
+
 describe('FileTaskStore write order, traced with strace', () => {
   /** The durability-relevant system calls of one process, as events on DATA_DIR, the task's directory and its files. */
   async function tracedWrites(args: string[], taskDir: string): Promise<string[]> {
-    if (!onPath('strace'))
-      throw new Error('this test traces system calls: install strace (Debian: apt-get install strace)');
-    // Not beside DATA_DIR: another test checks that its parent holds nothing else.
-    const traceDir = mkdtempSync(join(tmpdir(), 'nmg-strace-'));
-    const trace = join(traceDir, 'trace.txt');
-    const calls = 'trace=fsync,fdatasync,rename,renameat,renameat2,link,linkat';
-    const child = spawn(
-      'strace',
-      [
-        '-f',
-        '-y',
-        '-qq',
-        '-e',
-        calls,
-        '-o',
-        trace,
-        process.execPath,
-        '-r',
-        'ts-node/register/transpile-only',
-        CHILD,
-        ...args,
-      ],
-      { stdio: ['ignore', 'pipe', 'pipe'], cwd: join(__dirname, '..', '..') },
-    );
-    children.add(child);
-    child.once('exit', () => children.delete(child));
-    let text: string;
-    try {
-      await output(child);
-      text = readFileSync(trace, 'utf8');
-    } finally {
-      rmSync(traceDir, { recursive: true, force: true });
-    }
+    const text = await traceChild(args, 'trace=fsync,fdatasync,rename,renameat,renameat2,link,linkat');
     const name = (path: string) =>
       path === dataDir
         ? 'DATA_DIR'
@@ -456,6 +447,24 @@ describe('FileTaskStore refuses ids that would leave DATA_DIR', () => {
     expect(readdirSync(evilDir)).toEqual(['task.json']);
     expect(readFileSync(join(evilDir, 'task.json'), 'utf8')).toContain(secret);
     expect(readdirSync(root).sort()).toEqual([basename(dataDir), basename(evilDir)].sort());
+  });
+
+  it('makes no file-system call outside the code it runs while refusing them (strace)', async () => {
+    const ids = Buffer.from(JSON.stringify(evilIds())).toString('base64');
+    const text = await traceChild(['evil', dataDir, ids], 'trace=%file,write');
+    const lines = text.split('\n');
+    const begin = lines.findIndex((l) => /write\(1<[^>]*>, "begin\\n"/.test(l));
+    const end = lines.findIndex((l) => /write\(1<[^>]*>, "refused \d+\\n"/.test(l));
+    expect(begin).toBeGreaterThan(-1);
+    expect(lines[end]).toContain(`"refused ${evilIds().length * 4}\\n"`);
+    const project = join(__dirname, '..', '..');
+    // Between the markers the child only may load its own code (a lazily required module).
+    const touched = lines
+      .slice(begin + 1, end)
+      .filter((l) => !/\bwrite\(/.test(l))
+      .flatMap((l) => [...l.matchAll(/"([^"]*)"/g)].map((m) => m[1]))
+      .filter((path) => !path.startsWith(project));
+    expect(touched).toEqual([]);
   });
 
   it('treats a symbolic link planted under a valid task id as no task, reading and writing nothing through it', async () => {
