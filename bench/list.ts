@@ -2,12 +2,16 @@
  * list: list_tasks (GET /api/v1/scans) over 100,000 stored tasks, filtered by status, by target and by
  * both. The task files are written straight into DATA_DIR (as a gateway would have left them); the
  * gateway builds its Redis index from them at start (timed), then each query runs 200 times in a row.
+ * Then a worker makes its housekeeping pass over the same files.
  */
+import { readFileSync } from 'node:fs';
 import { mkdir, writeFile } from 'node:fs/promises';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { join } from 'node:path';
 import type { Task, TaskStatus } from '../src/tasks/task';
 import { newTaskId } from '../src/tasks/task-id';
 import { applyUpdate, newTask } from '../src/tasks/task-state-machine';
+import { HOUSEKEEPING_START_DELAY_MS } from '../src/worker/housekeeping.service';
 import {
   Cleanup,
   benchWorkspace,
@@ -15,7 +19,9 @@ import {
   fmt,
   header,
   latencySummary,
+  procFigures,
   startGatewayIn,
+  type GatewayOptions,
   writeScannersYaml,
 } from './support';
 
@@ -88,6 +94,48 @@ async function writeTasks(dataDir: string): Promise<void> {
   }
 }
 
+/** The gateway's own Prometheus gauges (prom-client's event-loop figures reset at every scrape). */
+async function gauges(url: string): Promise<Map<string, number>> {
+  const text = await (await fetch(`${url}/metrics`)).text();
+  const out = new Map<string, number>();
+  for (const line of text.split('\n')) {
+    const m = /^(nodejs_eventloop_lag_\w+|process_resident_memory_bytes) (\S+)$/.exec(line);
+    if (m) out.set(m[1], Number(m[2]));
+  }
+  return out;
+}
+
+/**
+ * The housekeeping pass a worker makes over every task file (RELIABILITY 33): how long it takes, how
+ * long it holds up the worker's event loop (prom-client's event-loop delay over the pass alone) and its
+ * memory. Its first pass starts HOUSEKEEPING_START_DELAY_MS (60 s) after the worker starts; with the
+ * default COMPLETED_TTL_DAYS it also removes the directories of the old finished tasks among them.
+ */
+async function housekeepingPass(opts: GatewayOptions, cleanup: Cleanup): Promise<void> {
+  const worker = await startGatewayIn('worker', opts, cleanup);
+  const passStarts = Date.now() - worker.readyMs + HOUSEKEEPING_START_DELAY_MS;
+  await sleep(passStarts - 1000 - Date.now());
+  await gauges(worker.url);
+  const done = /"msg":"housekeeping: checked (\d+) task\(s\); removed (\d+)/;
+  let summary: RegExpExecArray | null = null;
+  while (!(summary = done.exec(readFileSync(worker.logPath, 'utf8')))) {
+    if (Date.now() - passStarts > 600_000)
+      throw new Error(`no housekeeping summary in 10 min; see ${worker.logPath}`);
+    await sleep(200);
+  }
+  const took = (Date.now() - passStarts) / 1000;
+  const after = await gauges(worker.url);
+  const ms = (name: string) => fmt((after.get(`nodejs_eventloop_lag_${name}_seconds`) ?? NaN) * 1000, 1);
+  figure('housekeeping pass (worker)', `${fmt(took, 1)} s`);
+  process.stdout.write(
+    `    checked ${fmt(Number(summary[1]))} task files, removed ${fmt(Number(summary[2]))}\n`,
+  );
+  // Sampled every 10 ms (prom-client's precision): an idle loop reads about 10 ms.
+  figure('event-loop delay during it, p50 / p99 / max', `${ms('p50')} / ${ms('p99')} / ${ms('max')} ms`);
+  const rss = procFigures(worker.pid);
+  figure('worker RSS after it / peak', `${fmt(rss.rssMb)} / ${fmt(rss.peakRssMb)} MB`);
+}
+
 export async function run(): Promise<void> {
   header(`list: list_tasks over ${fmt(TASKS)} stored tasks`);
   const cleanup = new Cleanup();
@@ -153,6 +201,7 @@ export async function run(): Promise<void> {
       '< 50 ms',
       TASKS === 100_000 ? worst < 50 : undefined,
     );
+    await housekeepingPass({ dir, prefix, scannerConfig }, cleanup);
   } finally {
     await cleanup.run();
   }
