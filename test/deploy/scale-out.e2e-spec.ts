@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startSimulator, type SimulatorHandle } from '../../simulator/simulator';
 import { writeScannersYaml } from '../support/app-harness';
-import { startGateway, type GatewayProcess } from '../support/process-harness';
+import { printLogTails, startGateway, type GatewayProcess } from '../support/process-harness';
 import { deletePrefix, testRedisUrl, uniquePrefix } from '../support/test-redis';
 import { sleep } from '../support/wait-for';
 
@@ -113,13 +113,7 @@ describe('scale-out: 1 api + 2 workers on one Redis, a worker killed and one add
     // SIGKILL: nothing of this run needs a graceful drain, and it never hangs on a stuck process.
     await Promise.all(processes.map((p) => p.stop('SIGKILL')));
     await sim?.stop();
-    if (!passed) {
-      for (const p of processes) {
-        if (!existsSync(p.logPath)) continue;
-        const tail = readFileSync(p.logPath, 'utf8').trimEnd().split('\n').slice(-40).join('\n');
-        process.stderr.write(`--- last lines of ${p.logPath}\n${tail}\n`);
-      }
-    }
+    if (!passed) printLogTails(processes);
     const redis = new Redis(testRedisUrl());
     await deletePrefix(redis, prefix);
     await redis.quit();

@@ -1,11 +1,11 @@
 import Redis from 'ioredis';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startSimulator, type SimulatorHandle } from '../../simulator/simulator';
 import type { Task } from '../../src/tasks/task';
 import { writeScannersYaml } from '../support/app-harness';
-import { startGateway, type GatewayProcess } from '../support/process-harness';
+import { printLogTails, startGateway, type GatewayProcess } from '../support/process-harness';
 import { deletePrefix, testRedisUrl, uniquePrefix } from '../support/test-redis';
 import { sleep } from '../support/wait-for';
 
@@ -87,13 +87,7 @@ describe('a burst of keyed submissions against flaky scanners (api + worker proc
   afterAll(async () => {
     await Promise.all(processes.map((p) => p.stop('SIGKILL')));
     await sim?.stop();
-    if (!passed) {
-      for (const p of processes) {
-        if (!existsSync(p.logPath)) continue;
-        const tail = readFileSync(p.logPath, 'utf8').trimEnd().split('\n').slice(-30).join('\n');
-        process.stderr.write(`--- last lines of ${p.logPath}\n${tail}\n`);
-      }
-    }
+    if (!passed) printLogTails(processes);
     const redis = new Redis(testRedisUrl());
     await deletePrefix(redis, prefix);
     await redis.quit();

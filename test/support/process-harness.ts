@@ -1,5 +1,5 @@
 import { ChildProcess, spawn } from 'node:child_process';
-import { createWriteStream, WriteStream } from 'node:fs';
+import { createWriteStream, existsSync, readFileSync, WriteStream } from 'node:fs';
 import { join } from 'node:path';
 import { freePort } from './redis-harness';
 
@@ -55,4 +55,13 @@ export async function startGateway(env: Record<string, string>, logPath: string)
       return code;
     },
   };
+}
+
+/** After a failed test: the last lines each process logged, so the failure can be read from CI's output. */
+export function printLogTails(processes: GatewayProcess[], lines = 40): void {
+  for (const p of processes) {
+    if (!existsSync(p.logPath)) continue;
+    const tail = readFileSync(p.logPath, 'utf8').trimEnd().split('\n').slice(-lines).join('\n');
+    process.stderr.write(`--- last lines of ${p.logPath}\n${tail}\n`);
+  }
 }
