@@ -6,7 +6,6 @@
  */
 import { readFileSync } from 'node:fs';
 import { mkdir, writeFile } from 'node:fs/promises';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { join } from 'node:path';
 import type { Task, TaskStatus } from '../src/tasks/task';
 import { newTaskId } from '../src/tasks/task-id';
@@ -20,6 +19,8 @@ import {
   header,
   latencySummary,
   procFigures,
+  scrapeGauges,
+  sleep,
   startGatewayIn,
   type GatewayOptions,
   writeScannersYaml,
@@ -94,17 +95,6 @@ async function writeTasks(dataDir: string): Promise<void> {
   }
 }
 
-/** The gateway's own Prometheus gauges (prom-client's event-loop figures reset at every scrape). */
-async function gauges(url: string): Promise<Map<string, number>> {
-  const text = await (await fetch(`${url}/metrics`)).text();
-  const out = new Map<string, number>();
-  for (const line of text.split('\n')) {
-    const m = /^(nodejs_eventloop_lag_\w+|process_resident_memory_bytes) (\S+)$/.exec(line);
-    if (m) out.set(m[1], Number(m[2]));
-  }
-  return out;
-}
-
 /**
  * The housekeeping pass a worker makes over every task file (RELIABILITY 33): how long it takes, how
  * long it holds up the worker's event loop (prom-client's event-loop delay over the pass alone) and its
@@ -115,7 +105,8 @@ async function housekeepingPass(opts: GatewayOptions, cleanup: Cleanup): Promise
   const worker = await startGatewayIn('worker', opts, cleanup);
   const passStarts = Date.now() - worker.readyMs + HOUSEKEEPING_START_DELAY_MS;
   await sleep(passStarts - 1000 - Date.now());
-  await gauges(worker.url);
+  // prom-client's event-loop figures reset at every scrape: this one starts the pass's window.
+  await scrapeGauges(worker.url);
   const done = /"msg":"housekeeping: checked (\d+) task\(s\); removed (\d+)/;
   let summary: RegExpExecArray | null = null;
   while (!(summary = done.exec(readFileSync(worker.logPath, 'utf8')))) {
@@ -124,8 +115,8 @@ async function housekeepingPass(opts: GatewayOptions, cleanup: Cleanup): Promise
     await sleep(200);
   }
   const took = (Date.now() - passStarts) / 1000;
-  const after = await gauges(worker.url);
-  const ms = (name: string) => fmt((after.get(`nodejs_eventloop_lag_${name}_seconds`) ?? NaN) * 1000, 1);
+  const after = await scrapeGauges(worker.url);
+  const ms = (name: string) => fmt(after(`nodejs_eventloop_lag_${name}_seconds`) * 1000, 1);
   figure('housekeeping pass (worker)', `${fmt(took, 1)} s`);
   process.stdout.write(
     `    checked ${fmt(Number(summary[1]))} task files, removed ${fmt(Number(summary[2]))}\n`,

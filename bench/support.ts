@@ -367,6 +367,12 @@ export async function measureCalls(
   return { rate: calls / seconds, cpuMs: (cpu.user + cpu.system) / 1000 / calls };
 }
 
+/** A gateway's unlabelled gauges from one scrape of its /metrics (NaN for one it does not export). */
+export async function scrapeGauges(url: string): Promise<(name: string) => number> {
+  const text = await (await fetch(`${url}/metrics`)).text();
+  return (name) => Number(new RegExp(`^${name} (\\S+)$`, 'm').exec(text)?.[1] ?? NaN);
+}
+
 /** One figure: name, measured value, target, and whether it was met. */
 export function figure(name: string, value: string, target?: string, met?: boolean): void {
   const verdict = met === undefined ? '' : met ? '  [met]' : '  [MISSED]';

@@ -14,6 +14,7 @@ import {
   fmt,
   header,
   procFigures,
+  scrapeGauges,
   sleep,
   startGatewayIn,
   startSimulatorProcess,
@@ -117,10 +118,8 @@ export async function run(): Promise<void> {
 
 /** The worker's own nodejs_heap_* and external-memory gauges from its /metrics, in MB. */
 async function heapFigures(url: string): Promise<string> {
-  const text = await (await fetch(`${url}/metrics`)).text();
-  const gauge = (name: string) =>
-    Number(new RegExp(`^${name} ([0-9.e+]+)`, 'm').exec(text)?.[1] ?? NaN) / 2 ** 20;
+  const gauge = await scrapeGauges(url);
   return ['nodejs_heap_size_used_bytes', 'nodejs_heap_size_total_bytes', 'nodejs_external_memory_bytes']
-    .map((g) => `${fmt(gauge(g))} MB`)
+    .map((g) => `${fmt(gauge(g) / 2 ** 20)} MB`)
     .join(' / ');
 }
