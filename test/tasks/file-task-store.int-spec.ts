@@ -27,8 +27,17 @@ jest.setTimeout(120_000);
 const CHILD = join(__dirname, 'fixtures', 'store-child.ts');
 const children = new Set<ChildProcess>();
 
-function startChild(args: string[]): ChildProcess {
-  const child = spawn(process.execPath, ['-r', 'ts-node/register/transpile-only', CHILD, ...args], {
+/** The store child with `args`, run by `wrapper` (e.g. strace and its options) when one is given. */
+function startChild(args: string[], wrapper: string[] = []): ChildProcess {
+  const [command, ...argv] = [
+    ...wrapper,
+    process.execPath,
+    '-r',
+    'ts-node/register/transpile-only',
+    CHILD,
+    ...args,
+  ];
+  const child = spawn(command, argv, {
     stdio: ['ignore', 'pipe', 'pipe'],
     cwd: join(__dirname, '..', '..'),
   });
@@ -349,14 +358,7 @@ async function traceChild(args: string[], calls: string): Promise<string> {
   // Not beside DATA_DIR: another test checks that its parent holds nothing else.
   const traceDir = mkdtempSync(join(tmpdir(), 'nmg-strace-'));
   const trace = join(traceDir, 'trace.txt');
-  const tracer = ['-f', '-y', '-qq', '-e', calls, '-o', trace];
-  const child = spawn(
-    'strace',
-    [...tracer, process.execPath, '-r', 'ts-node/register/transpile-only', CHILD, ...args],
-    { stdio: ['ignore', 'pipe', 'pipe'], cwd: join(__dirname, '..', '..') },
-  );
-  children.add(child);
-  child.once('exit', () => children.delete(child));
+  const child = startChild(args, ['strace', '-f', '-y', '-qq', '-e', calls, '-o', trace]);
   try {
     await output(child);
     return readFileSync(trace, 'utf8');
