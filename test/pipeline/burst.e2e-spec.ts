@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startSimulator, type SimulatorHandle } from '../../simulator/simulator';
 import type { Task } from '../../src/tasks/task';
+import { sample } from '../ops/prometheus-text';
 import { writeScannersYaml } from '../support/app-harness';
 import { printLogTails, startGateway, type GatewayProcess } from '../support/process-harness';
 import { deletePrefix, testRedisUrl, uniquePrefix } from '../support/test-redis';
@@ -52,14 +53,9 @@ describe('a burst of keyed submissions against flaky scanners (api + worker proc
     readdirSync(dataDir)
       .filter((n) => n.startsWith('ne_scan_'))
       .map((n) => JSON.parse(readFileSync(join(dataDir, n, 'task.json'), 'utf8')) as Task);
-  const metric = async (name: string): Promise<number> => {
-    const text = await (
-      await fetch(`${api.url}/metrics`, { headers: { Authorization: `Bearer ${ops}` } })
-    ).text();
-    return text
-      .split('\n')
-      .filter((l) => l.startsWith(`${name}{`) || l.startsWith(`${name} `))
-      .reduce((sum, l) => sum + Number(l.slice(l.lastIndexOf(' ') + 1)), 0);
+  const waitingTasks = async (): Promise<number> => {
+    const res = await fetch(`${api.url}/metrics`, { headers: { Authorization: `Bearer ${ops}` } });
+    return sample(await res.text(), 'nmg_pool_waiting_tasks', { pool: 'nessus' }) ?? 0;
   };
 
   beforeAll(async () => {
@@ -99,7 +95,7 @@ describe('a burst of keyed submissions against flaky scanners (api + worker proc
     let queueSeen = 0;
     const sampling = (async () => {
       while (Date.now() - started < 8_000) {
-        queueSeen = Math.max(queueSeen, await metric('nmg_pool_waiting_tasks'));
+        queueSeen = Math.max(queueSeen, await waitingTasks());
         await sleep(250);
       }
     })();
